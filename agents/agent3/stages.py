@@ -1,0 +1,116 @@
+"""agent3, churn classifier: validate -> features -> train -> evaluate -> register."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.model_selection import train_test_split
+
+from agents.agent3.model import BASELINE_FEATURE, FEATURES, TARGET, build_baseline, build_model
+from libs.pipeline import RegistrationSpec, StageContext, register_and_gate
+from libs.pipeline.modelio import load_model, save_model
+from libs.pipeline.validation import validate_inputs
+from libs.schemas import CustomerFeatureSchema, CustomerSchema, TransactionSchema, validate_frame
+from libs.warehouse import atomic_write_json, atomic_write_parquet, atomic_write_text, load_sql, run_query
+
+MODEL_NAME = "agent3-churn-classifier"
+SQL_DIR = Path(__file__).parent
+
+
+def validate(ctx: StageContext) -> None:
+    validate_inputs(ctx, {"customers": CustomerSchema, "transactions": TransactionSchema})
+
+
+def features(ctx: StageContext) -> None:
+    params = ctx.section("features")
+    frame = run_query(
+        load_sql(SQL_DIR, "features"),
+        tables={"customers": ctx.raw("customers"), "transactions": ctx.raw("transactions")},
+        params={"horizon_days": int(params["horizon_days"])},
+    )
+    train_ids, _ = train_test_split(
+        frame["customer_id"],
+        test_size=float(params["holdout_fraction"]),
+        stratify=frame[TARGET],
+        random_state=int(params["random_state"]),
+    )
+    frame["split"] = np.where(frame["customer_id"].isin(train_ids), "train", "holdout")
+    atomic_write_parquet(
+        validate_frame(frame, CustomerFeatureSchema, dataset="agent3 features"), ctx.out("features.parquet")
+    )
+
+
+def _split(ctx: StageContext, split: str) -> pd.DataFrame:
+    frame = pd.read_parquet(ctx.out("features.parquet"))
+    return frame[frame["split"] == split].reset_index(drop=True)
+
+
+def train(ctx: StageContext) -> None:
+    params = ctx.section("train")
+    frame = _split(ctx, "train")
+    model = build_model(
+        list(params["formulas"]),
+        learning_rate=float(params["learning_rate"]),
+        max_iter=int(params["max_iter"]),
+        random_state=int(params["random_state"]),
+    ).fit(frame[FEATURES], frame[TARGET])
+    save_model(model, ctx.out("model.skops"))
+
+
+def _churn_probability(model: object, frame: pd.DataFrame) -> np.ndarray:
+    return np.asarray(model.predict_proba(frame[FEATURES])[:, 1])  # type: ignore[attr-defined]
+
+
+def _auc(model: object, holdout: pd.DataFrame) -> float:
+    return float(roc_auc_score(holdout[TARGET], _churn_probability(model, holdout)))
+
+
+def evaluate(ctx: StageContext) -> None:
+    """ROC AUC on held-out customers against a one-feature logistic regression on recency."""
+    model = load_model(ctx.out("model.skops"))
+    train_frame, holdout = _split(ctx, "train"), _split(ctx, "holdout")
+    probabilities = _churn_probability(model, holdout)
+    baseline = build_baseline().fit(train_frame[[BASELINE_FEATURE]], train_frame[TARGET])
+    baseline_auc = float(roc_auc_score(holdout[TARGET], baseline.predict_proba(holdout[[BASELINE_FEATURE]])[:, 1]))
+    model_auc = float(roc_auc_score(holdout[TARGET], probabilities))
+    atomic_write_json(
+        {
+            "model": {"roc_auc": model_auc},
+            "baseline": {"name": f"logistic regression on {BASELINE_FEATURE}", "roc_auc": baseline_auc},
+            "auc_gain_over_baseline": model_auc - baseline_auc,
+            "holdout_rows": len(holdout),
+            "holdout_churn_rate": float(holdout[TARGET].mean()),
+        },
+        ctx.out("metrics.json"),
+    )
+    fpr, tpr, _ = roc_curve(holdout[TARGET], probabilities)
+    atomic_write_text(pd.DataFrame({"fpr": fpr, "tpr": tpr}).to_csv(index=False), ctx.out("roc.csv"))
+    fraction_positive, mean_predicted = calibration_curve(holdout[TARGET], probabilities, n_bins=10)
+    atomic_write_text(
+        pd.DataFrame({"mean_predicted": mean_predicted, "fraction_positive": fraction_positive}).to_csv(index=False),
+        ctx.out("calibration.csv"),
+    )
+
+
+def register(ctx: StageContext) -> None:
+    holdout = _split(ctx, "holdout")
+    register_and_gate(
+        ctx,
+        RegistrationSpec(
+            model_name=MODEL_NAME,
+            metric="roc_auc",
+            higher_is_better=True,
+            margin=float(ctx.section("gate")["margin"]),
+            input_paths=[ctx.raw("customers"), ctx.raw("transactions")],
+        ),
+        model=load_model(ctx.out("model.skops")),
+        score=lambda model: _auc(model, holdout),
+        input_example=holdout[FEATURES].head(5),
+    )
+
+
+STAGES = {"validate": validate, "features": features, "train": train, "evaluate": evaluate, "register": register}

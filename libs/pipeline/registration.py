@@ -1,0 +1,95 @@
+"""The register stage: log the challenger with its lineage, gate it against the champion, promote.
+
+Both models are scored by the same function on the same held-out rows, so the gate compares like
+with like; the decision, with its numbers, is written to the stage's output and to the registry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from libs.pipeline.context import StageContext
+from libs.pipeline.modelio import PROJECT_TYPE_PREFIXES
+from libs.tracking import collect_lineage, gate, promote, register_model, tracked_run
+from libs.tracking import champion as champion_version
+from libs.warehouse import atomic_write_json
+
+
+@dataclass(frozen=True)
+class RegistrationSpec:
+    model_name: str
+    metric: str
+    higher_is_better: bool
+    margin: float
+    input_paths: Sequence[Path]
+
+
+def _skops_trusted_types(model: object) -> list[str]:
+    import skops.io as sio
+
+    return [name for name in sio.get_untrusted_types(data=sio.dumps(model)) if name.startswith(PROJECT_TYPE_PREFIXES)]
+
+
+def load_champion(model_name: str) -> tuple[object, str] | None:
+    """The registered champion and its version, or None before the first promotion."""
+    version = champion_version(model_name)
+    if version is None:
+        return None
+    return mlflow.sklearn.load_model(f"models:/{model_name}/{version.version}"), str(version.version)
+
+
+def register_and_gate(
+    ctx: StageContext,
+    spec: RegistrationSpec,
+    *,
+    model: object,
+    score: Callable[[object], float],
+    input_example: pd.DataFrame,
+) -> None:
+    metrics = json.loads(ctx.out("metrics.json").read_text(encoding="utf-8"))
+    lineage = collect_lineage(input_paths=list(spec.input_paths), resolve=ctx.agent, params=ctx.params)
+    challenger_score = score(model)
+    current = load_champion(spec.model_name)
+    champion_score = score(current[0]) if current is not None else None
+    with tracked_run(ctx.agent, run_name=f"{ctx.agent}-register", params=ctx.params, lineage=lineage) as run:
+        mlflow.log_metric(f"holdout_{spec.metric}", challenger_score)
+        mlflow.log_dict(metrics, "metrics.json")
+        mlflow.sklearn.log_model(
+            model,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=_skops_trusted_types(model),
+            input_example=input_example,
+        )
+        version = register_model(run.info.run_id, f"runs:/{run.info.run_id}/model", spec.model_name)
+        decision = gate(
+            spec.model_name,
+            version.version,
+            challenger_score,
+            champion_score,
+            margin=spec.margin,
+            higher_is_better=spec.higher_is_better,
+        )
+        if decision.promoted:
+            promote(spec.model_name, version.version)
+    atomic_write_json(
+        {
+            "model_name": spec.model_name,
+            "challenger_version": str(version.version),
+            "champion_version": str(version.version) if decision.promoted else (current[1] if current else None),
+            "metric": spec.metric,
+            "challenger_score": challenger_score,
+            "champion_score": champion_score,
+            "promoted": decision.promoted,
+            "reason": decision.reason,
+            "run_id": run.info.run_id,
+        },
+        ctx.out("registration.json"),
+    )
+    print(f"{spec.model_name}: {decision.reason}")
