@@ -1,41 +1,60 @@
--- One row per customer active at the cutoff (the last $horizon_days days before the end of the
--- data are the outcome window): behaviour before the cutoff, and whether the customer churned
--- inside the window.
--- Inputs (views): customers, transactions. Params: $horizon_days.
+-- One row per (snapshot, customer active at the snapshot): behaviour before the snapshot, and
+-- whether the customer churned within the next $horizon_days. Snapshots are taken every
+-- $snapshot_every_days, going back from the last one whose outcome window fits in the data, as
+-- long as $min_history_days of history precede them; several snapshots give the classifier many
+-- more churn events than one would. Visits in the last two four-week blocks show a customer
+-- fading away.
+-- Inputs (views): customers, transactions.
+-- Params: $horizon_days, $snapshot_every_days, $n_snapshots, $min_history_days.
 WITH bounds AS (
-    SELECT
-        max(ts) AS end_ts,
-        max(ts) - to_days(CAST($horizon_days AS INTEGER)) AS cutoff
-    FROM transactions
+    SELECT min(ts) AS start_ts, max(ts) AS end_ts FROM transactions
 ),
-history AS (
-    SELECT t.*
-    FROM transactions AS t, bounds AS b
-    WHERE t.ts < b.cutoff
+snapshots AS (
+    SELECT
+        b.start_ts,
+        b.end_ts - to_days(CAST($horizon_days + k * $snapshot_every_days AS INTEGER)) AS cutoff
+    FROM bounds AS b, range(CAST($n_snapshots AS BIGINT)) AS steps(k)
+),
+eligible AS (
+    SELECT * FROM snapshots
+    WHERE cutoff >= start_ts + to_days(CAST($min_history_days AS INTEGER))
 ),
 profile AS (
     SELECT
-        customer_id,
-        sum(amount) AS revenue,
-        CAST(count(DISTINCT CAST(ts AS DATE)) AS DOUBLE) AS visits,
-        avg(amount) AS avg_basket,
-        CAST(count(DISTINCT product_id) AS DOUBLE) AS distinct_products,
-        max(ts) AS last_ts
-    FROM history
-    GROUP BY customer_id
+        s.cutoff,
+        t.customer_id,
+        sum(t.amount) AS revenue,
+        CAST(count(DISTINCT CAST(t.ts AS DATE)) AS DOUBLE) AS visits,
+        avg(t.amount) AS avg_basket,
+        CAST(count(DISTINCT t.product_id) AS DOUBLE) AS distinct_products,
+        CAST(count(DISTINCT CAST(t.ts AS DATE)) FILTER (WHERE t.ts >= s.cutoff - to_days(28)) AS DOUBLE)
+            AS visits_last_28d,
+        CAST(count(DISTINCT CAST(t.ts AS DATE)) FILTER (
+            WHERE t.ts >= s.cutoff - to_days(56) AND t.ts < s.cutoff - to_days(28)
+        ) AS DOUBLE) AS visits_prior_28d,
+        max(t.ts) AS last_ts
+    FROM eligible AS s
+    JOIN transactions AS t ON t.ts < s.cutoff
+    GROUP BY s.cutoff, t.customer_id
 )
 SELECT
     c.customer_id,
+    CAST(s.cutoff AS TIMESTAMP) AS snapshot_ts,
     p.revenue,
     p.visits,
-    CAST(date_diff('day', p.last_ts, b.cutoff) AS DOUBLE) AS recency_days,
-    CAST(date_diff('day', c.signup_date, b.cutoff) AS DOUBLE) AS tenure_days,
+    CAST(date_diff('day', p.last_ts, s.cutoff) AS DOUBLE) AS recency_days,
+    CAST(date_diff('day', c.signup_date, s.cutoff) AS DOUBLE) AS tenure_days,
+    CAST(date_diff('day', greatest(c.signup_date, s.start_ts), s.cutoff) AS DOUBLE) AS observed_days,
     p.avg_basket,
     p.distinct_products,
-    (c.churn_date IS NOT NULL AND c.churn_date <= b.end_ts) AS churned
-FROM customers AS c
-JOIN profile AS p USING (customer_id)
-CROSS JOIN bounds AS b
-WHERE c.signup_date < b.cutoff
-  AND (c.churn_date IS NULL OR c.churn_date >= b.cutoff)
-ORDER BY c.customer_id
+    p.visits_last_28d,
+    p.visits_prior_28d,
+    CAST(c.segment = 'budget' AS DOUBLE) AS is_budget,
+    CAST(c.segment = 'premium' AS DOUBLE) AS is_premium,
+    (c.churn_date IS NOT NULL AND c.churn_date < s.cutoff + to_days(CAST($horizon_days AS INTEGER))) AS churned
+FROM eligible AS s
+JOIN profile AS p ON p.cutoff = s.cutoff
+JOIN customers AS c ON c.customer_id = p.customer_id
+WHERE c.signup_date < s.cutoff
+  AND (c.churn_date IS NULL OR c.churn_date >= s.cutoff)
+ORDER BY snapshot_ts, c.customer_id

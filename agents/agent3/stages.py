@@ -30,12 +30,16 @@ def features(ctx: StageContext) -> None:
     frame = run_query(
         load_sql(SQL_DIR, "features"),
         tables={"customers": ctx.raw("customers"), "transactions": ctx.raw("transactions")},
-        params={"horizon_days": int(params["horizon_days"])},
+        params={
+            key: int(params[key])
+            for key in ("horizon_days", "snapshot_every_days", "n_snapshots", "min_history_days")
+        },
     )
+    ever_churned = frame.groupby("customer_id")[TARGET].any()
     train_ids, _ = train_test_split(
-        frame["customer_id"],
+        ever_churned.index,
         test_size=float(params["holdout_fraction"]),
-        stratify=frame[TARGET],
+        stratify=ever_churned.to_numpy(),
         random_state=int(params["random_state"]),
     )
     frame["split"] = np.where(frame["customer_id"].isin(train_ids), "train", "holdout")
@@ -54,9 +58,8 @@ def train(ctx: StageContext) -> None:
     frame = _split(ctx, "train")
     model = build_model(
         list(params["formulas"]),
-        learning_rate=float(params["learning_rate"]),
+        regularization=float(params["regularization"]),
         max_iter=int(params["max_iter"]),
-        random_state=int(params["random_state"]),
     ).fit(frame[FEATURES], frame[TARGET])
     save_model(model, ctx.out("model.skops"))
 

@@ -1,8 +1,8 @@
-"""Model files in skops format, trusting only the project's own types and skops' defaults.
+"""Stage-to-stage model files in skops format, loaded under the same trust policy as the registry.
 
-Pickle runs arbitrary code on load. skops refuses unknown types unless told to trust them; we
-trust exactly the types defined in this repository (``agents.*``, ``libs.*``), so a model file
-that names anything else is refused instead of executed.
+Pickle runs arbitrary code on load; skops refuses unknown types unless told to trust them. The
+policy (which types may be trusted) lives in ``libs.tracking.models`` so a model file between two
+stages and a registered model are judged alike.
 """
 
 from __future__ import annotations
@@ -11,29 +11,16 @@ from pathlib import Path
 
 import skops.io as sio
 
+from libs.tracking.models import project_trusted_types
 from libs.warehouse import atomic_write_bytes
-
-PROJECT_TYPE_PREFIXES = ("agents.", "libs.")
-
-
-class UntrustedModelError(ValueError):
-    """A model file references types outside this project and skops' defaults."""
 
 
 def save_model(model: object, path: Path) -> Path:
     return atomic_write_bytes(sio.dumps(model), path)
 
 
-def trusted_types_for(data: bytes) -> list[str]:
-    untrusted = sio.get_untrusted_types(data=data)
-    foreign = [name for name in untrusted if not name.startswith(PROJECT_TYPE_PREFIXES)]
-    if foreign:
-        raise UntrustedModelError(f"model references types outside this project: {', '.join(sorted(foreign))}")
-    return list(untrusted)
-
-
 def load_model(path: Path) -> object:
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
     data = path.read_bytes()
-    return sio.loads(data, trusted=trusted_types_for(data))
+    return sio.loads(data, trusted=project_trusted_types(sio.get_untrusted_types(data=data)))

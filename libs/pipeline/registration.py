@@ -15,8 +15,15 @@ import mlflow
 import pandas as pd
 
 from libs.pipeline.context import StageContext
-from libs.pipeline.modelio import PROJECT_TYPE_PREFIXES
-from libs.tracking import collect_lineage, gate, promote, register_model, tracked_run
+from libs.tracking import (
+    collect_lineage,
+    gate,
+    load_sklearn_model,
+    log_sklearn_model,
+    promote,
+    register_model,
+    tracked_run,
+)
 from libs.tracking import champion as champion_version
 from libs.warehouse import atomic_write_json
 
@@ -30,18 +37,12 @@ class RegistrationSpec:
     input_paths: Sequence[Path]
 
 
-def _skops_trusted_types(model: object) -> list[str]:
-    import skops.io as sio
-
-    return [name for name in sio.get_untrusted_types(data=sio.dumps(model)) if name.startswith(PROJECT_TYPE_PREFIXES)]
-
-
 def load_champion(model_name: str) -> tuple[object, str] | None:
     """The registered champion and its version, or None before the first promotion."""
     version = champion_version(model_name)
     if version is None:
         return None
-    return mlflow.sklearn.load_model(f"models:/{model_name}/{version.version}"), str(version.version)
+    return load_sklearn_model(model_name, version.version), str(version.version)
 
 
 def register_and_gate(
@@ -60,13 +61,7 @@ def register_and_gate(
     with tracked_run(ctx.agent, run_name=f"{ctx.agent}-register", params=ctx.params, lineage=lineage) as run:
         mlflow.log_metric(f"holdout_{spec.metric}", challenger_score)
         mlflow.log_dict(metrics, "metrics.json")
-        mlflow.sklearn.log_model(
-            model,
-            name="model",
-            serialization_format="skops",
-            skops_trusted_types=_skops_trusted_types(model),
-            input_example=input_example,
-        )
+        log_sklearn_model(model, name="model", input_example=input_example)
         version = register_model(run.info.run_id, f"runs:/{run.info.run_id}/model", spec.model_name)
         decision = gate(
             spec.model_name,

@@ -1,0 +1,5 @@
+import sys
+
+from libs.datagen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,66 @@
+"""Validates data against its contract, raising one ``DataValidationError`` with every failure in it.
+
+Lazy validation collects all failures rather than stopping at the first, so one run shows everything
+wrong with a dataset. Unreadable files (empty, truncated, not Parquet) raise the same error, so a stage
+reports bad input the same way whatever went wrong with it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaError, SchemaErrors
+from pyarrow import ArrowException
+
+from libs.schemas.errors import DataValidationError
+from libs.schemas.report import format_report
+
+Schema = type[pa.DataFrameModel] | pa.DataFrameSchema
+
+
+def _schema_name(schema: Schema) -> str:
+    return str(getattr(schema, "__name__", None) or getattr(schema, "name", None) or "schema")
+
+
+def validate_frame(df: pd.DataFrame, schema: Schema, *, dataset: str) -> pd.DataFrame:
+    """The validated frame (with any coercions the schema asks for); ``dataset`` names it in the report."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"dataset '{dataset}': expected a pandas DataFrame, got {type(df).__name__}")
+    try:
+        return cast(pd.DataFrame, schema.validate(df, lazy=True))
+    except SchemaErrors as errors:
+        cases = errors.failure_cases
+        report = format_report(dataset, _schema_name(schema), cases, data=df)
+        raise DataValidationError(report, dataset=dataset, failure_cases=cases) from None
+    except SchemaError as error:  # raised by pandera only outside lazy collection, kept as a safety net
+        message = f"dataset '{dataset}' does not match {_schema_name(schema)}: {error}"
+        raise DataValidationError(message, dataset=dataset) from None
+
+
+def read_parquet(path: Path, *, dataset: str) -> pd.DataFrame:
+    """The file's rows, or a ``DataValidationError`` saying plainly why there are none to use."""
+    path = Path(path)
+    if not path.is_file():
+        reason = "is not a file" if path.exists() else "does not exist"
+        raise DataValidationError(f"dataset '{dataset}': {path} {reason}", dataset=dataset)
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"dataset '{dataset}': {path} is an empty file (0 bytes)", dataset=dataset)
+    try:
+        frame = pd.read_parquet(path, engine="pyarrow")
+    except (ArrowException, OSError, ValueError) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = (
+            f"dataset '{dataset}': {path} is not a readable Parquet file "
+            f"(truncated, corrupt or another format): {detail}"
+        )
+        raise DataValidationError(message, dataset=dataset) from None
+    if len(frame) == 0:
+        raise DataValidationError(f"dataset '{dataset}' is empty: {path} has 0 rows", dataset=dataset)
+    return frame
+
+
+def validate_parquet(path: Path, schema: Schema, *, dataset: str) -> pd.DataFrame:
+    return validate_frame(read_parquet(path, dataset=dataset), schema, dataset=dataset)

@@ -1,0 +1,59 @@
+"""MLflow tracking shared by every agent: lineage-tagged runs, skops models and a gated champion registry."""
+
+from libs.tracking.datahash import DataHash, content_md5, data_hashes
+from libs.tracking.errors import (
+    ModelNotFoundError,
+    RegistrationError,
+    RollbackError,
+    TrackingError,
+    UntrustedModelError,
+)
+from libs.tracking.gate import GateDecision, decide, gate
+from libs.tracking.gitstate import GitState, git_state
+from libs.tracking.lineage import Lineage, collect_lineage
+from libs.tracking.lockfile import lockfile_sha256
+from libs.tracking.models import TRUSTED_TYPE_PREFIXES, load_sklearn_model, log_sklearn_model
+from libs.tracking.params import flatten_params
+from libs.tracking.registry import (
+    CHAMPION_ALIAS,
+    champion,
+    load_champion_model,
+    model_versions,
+    promote,
+    register_model,
+    rollback,
+)
+from libs.tracking.run import tracked_run
+from libs.tracking.uris import pointed_at
+
+__all__ = [
+    "CHAMPION_ALIAS",
+    "TRUSTED_TYPE_PREFIXES",
+    "DataHash",
+    "GateDecision",
+    "GitState",
+    "Lineage",
+    "ModelNotFoundError",
+    "RegistrationError",
+    "RollbackError",
+    "TrackingError",
+    "UntrustedModelError",
+    "champion",
+    "collect_lineage",
+    "content_md5",
+    "data_hashes",
+    "decide",
+    "flatten_params",
+    "gate",
+    "git_state",
+    "load_champion_model",
+    "load_sklearn_model",
+    "lockfile_sha256",
+    "log_sklearn_model",
+    "model_versions",
+    "pointed_at",
+    "promote",
+    "register_model",
+    "rollback",
+    "tracked_run",
+]

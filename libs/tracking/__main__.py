@@ -1,0 +1,5 @@
+"""Entry point of ``python -m libs.tracking``."""
+
+from libs.tracking.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""``python -m libs.tracking show|rollback <model>``: the registry as an operator needs it.
+
+Any failure is one line on stderr and exit code 2, so scripts and people both can act on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from libs.settings import Settings, disable_telemetry
+from libs.tracking.errors import TrackingError
+from libs.tracking.gate import TAG_PREFIX as GATE
+from libs.tracking.registry import (
+    HISTORY_TAG,
+    PREVIOUS_CHAMPION_TAG,
+    ROLLED_BACK_TAG,
+    champion,
+    model_versions,
+    registered_model,
+    rollback,
+)
+from libs.tracking.uris import client_for, resolve_settings
+
+USAGE_ERROR = 2
+DESCRIPTION = "Show a registered model's versions and gate decisions, or roll its champion back."
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m libs.tracking", description=DESCRIPTION)
+    parser.add_argument("--tracking-uri", help="MLflow tracking store (default: the project settings)")
+    parser.add_argument("--registry-uri", help="MLflow model registry (default: the tracking store)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("show", help="versions, the champion and gate decisions").add_argument("model")
+    commands.add_parser("rollback", help="move the champion back to the previous one").add_argument("model")
+    return parser
+
+
+def _settings(args: argparse.Namespace, settings: Settings | None) -> Settings:
+    overrides = {
+        field: value
+        for field, value in (
+            ("mlflow_tracking_uri", args.tracking_uri),
+            ("mlflow_registry_uri", args.registry_uri),
+        )
+        if value
+    }
+    return Settings(**overrides) if overrides else resolve_settings(settings)
+
+
+def _describe_version(version: ModelVersion, champion_version: str | None) -> list[str]:
+    tags = version.tags
+    marks = [f"v{version.version}", version.status, f"run {version.run_id or '-'}"]
+    if str(version.version) == champion_version:
+        marks.append("CHAMPION")
+    if PREVIOUS_CHAMPION_TAG in tags:
+        marks.append(f"replaced v{tags[PREVIOUS_CHAMPION_TAG]}")
+    if tags.get(ROLLED_BACK_TAG) == "true":
+        marks.append("rolled back")
+    lines = ["  " + "  ".join(marks)]
+    if f"{GATE}decision" in tags:
+        lines.append(f"      gate {tags[f'{GATE}decision']}: {tags.get(f'{GATE}reason', '')}")
+    return lines
+
+
+def show(name: str, settings: Settings) -> list[str]:
+    history = registered_model(client_for(settings), name).tags.get(HISTORY_TAG, "")
+    current = champion(name, settings=settings)
+    champion_version = None if current is None else str(current.version)
+    lines = [
+        f"model {name}",
+        f"champion {'v' + champion_version if champion_version else 'none'}",
+        f"champion history {history.replace(',', ' -> ') or 'none'}",
+        "versions (newest first):",
+    ]
+    for version in model_versions(name, settings=settings):
+        lines.extend(_describe_version(version, champion_version))
+    return lines
+
+
+def rollback_and_report(name: str, settings: Settings) -> str:
+    before = champion(name, settings=settings)
+    after = rollback(name, settings=settings)
+    return f"{name}: champion rolled back from v{before.version if before else '-'} to v{after.version}"
+
+
+def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
+    disable_telemetry()
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # argparse has printed the usage error
+        return stop.code if isinstance(stop.code, int) else USAGE_ERROR
+    try:
+        resolved = _settings(args, settings)
+        if args.command == "show":
+            print("\n".join(show(args.model, resolved)))
+        else:
+            print(rollback_and_report(args.model, resolved))
+    except (TrackingError, MlflowException, ValueError, OSError) as error:
+        message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        print(f"error: {message}", file=sys.stderr)
+        return USAGE_ERROR
+    return 0

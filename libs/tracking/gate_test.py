@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from libs.tracking import GateDecision, decide
+
+
+def test_no_champion_promotes_whatever_the_score() -> None:
+    decision = decide("1", 0.2, None, None, margin=0.5, higher_is_better=True)
+    assert decision == GateDecision(
+        promoted=True,
+        reason="promoted v1 (score 0.2): no champion yet",
+        challenger_version="1",
+        challenger_score=0.2,
+        champion_version=None,
+        champion_score=None,
+        margin=0.5,
+        higher_is_better=True,
+    )
+
+
+def test_improvement_exactly_at_the_margin_passes_despite_float_rounding() -> None:
+    assert 0.85 - 0.80 < 0.05  # what a naive comparison would get wrong
+    assert decide(2, 0.85, 1, 0.80, margin=0.05, higher_is_better=True).promoted
+    assert decide(2, 0.80, 1, 0.85, margin=0.05, higher_is_better=False).promoted
+
+
+def test_reasons_carry_the_numbers_and_the_direction() -> None:
+    rejected = decide(3, 10.4, 2, 10.0, margin=0.1, higher_is_better=False)
+    assert not rejected.promoted
+    assert rejected.reason == (
+        "rejected v3: score 10.4 is worse than champion v2's 10 by 0.4 (lower is better); "
+        "promotion needs an improvement of at least the margin 0.1, champion v2 kept"
+    )
+    promoted = decide(3, 9.5, 2, 10.0, margin=0.1, higher_is_better=False)
+    assert promoted.reason == (
+        "promoted v3: score 9.5 beats champion v2's 10 by 0.5 (lower is better), at least the margin 0.1"
+    )
+    tags = promoted.as_tags()
+    assert tags["gate.decision"] == "promoted"
+    assert (tags["gate.champion_version"], tags["gate.margin"], tags["gate.higher_is_better"]) == (
+        "2",
+        "0.1",
+        "false",
+    )
+
+
+def test_a_negative_margin_lets_a_slightly_worse_challenger_through() -> None:
+    assert decide(2, 0.89, 1, 0.90, margin=-0.05, higher_is_better=True).promoted
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_non_finite_scores_are_refused(bad: float) -> None:
+    with pytest.raises(ValueError, match="challenger_score must be a finite number"):
+        decide(2, bad, 1, 0.9, margin=0.0, higher_is_better=True)
+
+
+def test_champion_version_and_score_come_together() -> None:
+    with pytest.raises(ValueError, match="both be given"):
+        decide(2, 0.9, 1, None, margin=0.0, higher_is_better=True)
