@@ -9,9 +9,9 @@ import pandas as pd
 
 from agents.agent1.model import FEATURES, AnomalyScorer
 from libs.pipeline import RegistrationSpec, StageContext, register_and_gate
-from libs.pipeline.registration import load_champion
 from libs.pipeline.metrics import histogram_by_label, precision_at_k
 from libs.pipeline.modelio import load_model, save_model
+from libs.pipeline.registration import load_champion
 from libs.pipeline.validation import validate_inputs
 from libs.schemas import (
     AnomalyLabelSchema,
@@ -124,6 +124,8 @@ def score(ctx: StageContext) -> None:
     if champion is None:
         raise RuntimeError(f"no champion registered for {MODEL_NAME}; run the register stage first")
     model, version = champion
+    if not isinstance(model, AnomalyScorer):
+        raise TypeError(f"champion {MODEL_NAME} v{version} is a {type(model).__name__}, not an AnomalyScorer")
     frame = pd.read_parquet(ctx.out("features.parquet"))
     scores = model.predict(frame[FEATURES])
     result = pd.DataFrame(
@@ -134,7 +136,9 @@ def score(ctx: StageContext) -> None:
             "model_version": str(version),
         }
     )
-    atomic_write_parquet(validate_frame(result, TransactionScoreSchema, dataset="agent1 scores"), ctx.out("scores.parquet"))
+    atomic_write_parquet(
+        validate_frame(result, TransactionScoreSchema, dataset="agent1 scores"), ctx.out("scores.parquet")
+    )
 
 
 STAGES = {

@@ -26,7 +26,17 @@ def tables(tmp_path: Path) -> dict[str, Path]:
     )
     transactions["amount"] = transactions["quantity"] * transactions["unit_price"]
     transactions = transactions.drop(index=[20, 21])  # two days without sales: zeros, not gaps
-    transactions.loc[len(transactions)] = [999, days[30] + pd.Timedelta(hours=3), 1, 1, 1, 5000, 2.0, False, 10000.0]
+    transactions.loc[len(transactions)] = [
+        999,
+        days[30] + pd.Timedelta(hours=3),
+        1,
+        1,
+        1,
+        5000,
+        2.0,
+        False,
+        10000.0,
+    ]
     scores = pd.DataFrame(
         {
             "transaction_id": transactions["transaction_id"],

@@ -112,9 +112,7 @@ def evaluate(ctx: StageContext) -> None:
         },
         ctx.out("metrics.json"),
     )
-    sample = holdout.assign(predicted=predictions).sample(
-        n=min(len(holdout), 2000), random_state=0
-    )
+    sample = holdout.assign(predicted=predictions).sample(n=min(len(holdout), 2000), random_state=0)
     atomic_write_text(
         sample[["store_id", "product_id", "date", TARGET, "predicted"]]
         .rename(columns={TARGET: "actual"})
@@ -145,4 +143,10 @@ def register(ctx: StageContext) -> None:
     )
 
 
-STAGES = {"validate": validate, "features": features, "train": train, "evaluate": evaluate, "register": register}
+STAGES = {
+    "validate": validate,
+    "features": features,
+    "train": train,
+    "evaluate": evaluate,
+    "register": register,
+}

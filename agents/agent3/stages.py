@@ -78,7 +78,9 @@ def evaluate(ctx: StageContext) -> None:
     train_frame, holdout = _split(ctx, "train"), _split(ctx, "holdout")
     probabilities = _churn_probability(model, holdout)
     baseline = build_baseline().fit(train_frame[[BASELINE_FEATURE]], train_frame[TARGET])
-    baseline_auc = float(roc_auc_score(holdout[TARGET], baseline.predict_proba(holdout[[BASELINE_FEATURE]])[:, 1]))
+    baseline_auc = float(
+        roc_auc_score(holdout[TARGET], baseline.predict_proba(holdout[[BASELINE_FEATURE]])[:, 1])
+    )
     model_auc = float(roc_auc_score(holdout[TARGET], probabilities))
     atomic_write_json(
         {
@@ -94,7 +96,9 @@ def evaluate(ctx: StageContext) -> None:
     atomic_write_text(pd.DataFrame({"fpr": fpr, "tpr": tpr}).to_csv(index=False), ctx.out("roc.csv"))
     fraction_positive, mean_predicted = calibration_curve(holdout[TARGET], probabilities, n_bins=10)
     atomic_write_text(
-        pd.DataFrame({"mean_predicted": mean_predicted, "fraction_positive": fraction_positive}).to_csv(index=False),
+        pd.DataFrame({"mean_predicted": mean_predicted, "fraction_positive": fraction_positive}).to_csv(
+            index=False
+        ),
         ctx.out("calibration.csv"),
     )
 
@@ -116,4 +120,10 @@ def register(ctx: StageContext) -> None:
     )
 
 
-STAGES = {"validate": validate, "features": features, "train": train, "evaluate": evaluate, "register": register}
+STAGES = {
+    "validate": validate,
+    "features": features,
+    "train": train,
+    "evaluate": evaluate,
+    "register": register,
+}

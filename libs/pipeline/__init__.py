@@ -1,4 +1,4 @@
-"""What every agent's pipeline stages share: argument parsing, params, validation and the gated registration."""
+"""What every agent's pipeline stages share: arguments, params, validation and the gated registration."""
 
 from libs.pipeline.context import StageContext, load_params
 from libs.pipeline.entrypoint import run_stages

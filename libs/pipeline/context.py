@@ -10,7 +10,7 @@ import yaml
 
 
 def load_params(path: Path) -> dict[str, Any]:
-    """Reads a params.yaml; DVC tracks the same file, so a changed value reruns exactly the stages using it."""
+    """Reads a params.yaml; DVC tracks the same file, so a changed value reruns just the stages using it."""
     if not path.is_file():
         raise FileNotFoundError(f"params file {path} does not exist")
     loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -28,7 +28,7 @@ class StageContext:
     work_dir: Path
 
     def section(self, name: str) -> dict[str, Any]:
-        """One stage's params; a missing section is an error naming the file, not a KeyError deep in a stage."""
+        """One stage's params; a missing section is an error naming the file, not a KeyError in a stage."""
         value = self.params.get(name)
         if not isinstance(value, dict):
             raise KeyError(f"{self.params_path} has no '{name}' mapping")

@@ -15,7 +15,15 @@ def params(tmp_path: Path) -> Path:
 
 def test_stage_runs_with_context_from_arguments(tmp_path: Path, params: Path) -> None:
     seen: list[StageContext] = []
-    argv = ["train", "--params", str(params), "--raw-dir", str(tmp_path / "raw"), "--work-dir", str(tmp_path / "w")]
+    argv = [
+        "train",
+        "--params",
+        str(params),
+        "--raw-dir",
+        str(tmp_path / "raw"),
+        "--work-dir",
+        str(tmp_path / "w"),
+    ]
     assert run_stages("agentX", {"train": seen.append}, argv) == 0
     assert seen[0].agent == "agentX"
     assert seen[0].work_dir == tmp_path / "w"

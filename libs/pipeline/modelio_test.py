@@ -16,7 +16,10 @@ def test_project_pipeline_round_trips_with_identical_predictions(tmp_path: Path)
     frame = pd.DataFrame({"revenue": np.arange(1.0, 41.0), "visits": np.tile([1.0, 2.0, 4.0, 5.0], 10)})
     target = (frame["revenue"] > 20).to_numpy()
     model = Pipeline(
-        [("formulas", FormulaTransformer(["revenue_per_visit = revenue / visits"])), ("clf", LogisticRegression())]
+        [
+            ("formulas", FormulaTransformer(["revenue_per_visit = revenue / visits"])),
+            ("clf", LogisticRegression()),
+        ]
     ).fit(frame, target)
 
     path = save_model(model, tmp_path / "model.skops")
@@ -27,7 +30,7 @@ def test_project_pipeline_round_trips_with_identical_predictions(tmp_path: Path)
 
 def test_model_naming_a_foreign_type_is_refused(tmp_path: Path) -> None:
     model = LogisticRegression()
-    model.foreign_ = Fraction(1, 3)  # type: ignore[attr-defined]
+    model.foreign_ = Fraction(1, 3)
     path = save_model(model, tmp_path / "model.skops")
     with pytest.raises(UntrustedModelError, match="fractions.Fraction"):
         load_model(path)

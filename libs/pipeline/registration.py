@@ -15,6 +15,7 @@ import mlflow
 import pandas as pd
 
 from libs.pipeline.context import StageContext
+from libs.tracking import champion as champion_version
 from libs.tracking import (
     collect_lineage,
     gate,
@@ -24,7 +25,6 @@ from libs.tracking import (
     register_model,
     tracked_run,
 )
-from libs.tracking import champion as champion_version
 from libs.warehouse import atomic_write_json
 
 
@@ -77,7 +77,9 @@ def register_and_gate(
         {
             "model_name": spec.model_name,
             "challenger_version": str(version.version),
-            "champion_version": str(version.version) if decision.promoted else (current[1] if current else None),
+            "champion_version": (
+                str(version.version) if decision.promoted else (current[1] if current else None)
+            ),
             "metric": spec.metric,
             "challenger_score": challenger_score,
             "champion_score": champion_score,

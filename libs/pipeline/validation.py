@@ -9,7 +9,12 @@ from libs.schemas import DataValidationError, validate_parquet
 from libs.warehouse import atomic_write_json
 
 
-def validate_inputs(ctx: StageContext, schemas: Mapping[str, type], *, upstream: Mapping[str, tuple[str, str, type]] | None = None) -> None:
+def validate_inputs(
+    ctx: StageContext,
+    schemas: Mapping[str, type],
+    *,
+    upstream: Mapping[str, tuple[str, str, type]] | None = None,
+) -> None:
     """Validates every raw dataset (and named upstream outputs), reporting all failures at once.
 
     Writes ``validation.json`` only when everything passed, so DVC runs no later stage on bad data.

@@ -174,7 +174,7 @@ def test_collect_lineage_tags_name_every_source(git_repo: Path, monkeypatch: pyt
     }
     assert lineage.params == {"gate.margin": "0.01"}
     with pytest.raises(TypeError):
-        lineage.params["gate.margin"] = "1"  # type: ignore[index]
+        lineage.params["gate.margin"] = "1"
 
 
 def test_missing_input_data_is_an_error_naming_it(tmp_path: Path) -> None:

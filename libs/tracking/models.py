@@ -23,15 +23,24 @@ from libs.tracking.errors import UntrustedModelError
 from libs.tracking.uris import client_for, resolve_settings
 
 TRUSTED_TYPE_PREFIXES = ("agents.", "libs.", "sklearn.")
+# scikit-learn wraps its own functions in partial (e.g. HistGradientBoosting's preprocessor); skops
+# checks the wrapped function separately, so trusting partial itself trusts no new code.
+TRUSTED_TYPE_NAMES = frozenset({"functools.partial"})
 SKOPS = "skops"
 
 
 def project_trusted_types(untrusted: Iterable[str]) -> list[str]:
     """The types skops needs told to trust, provided every one is the project's or scikit-learn's."""
     names = sorted(set(untrusted))
-    foreign = [name for name in names if not name.startswith(TRUSTED_TYPE_PREFIXES)]
+    foreign = [
+        name
+        for name in names
+        if not name.startswith(TRUSTED_TYPE_PREFIXES) and name not in TRUSTED_TYPE_NAMES
+    ]
     if foreign:
-        raise UntrustedModelError(f"model references types outside this project and scikit-learn: {', '.join(foreign)}")
+        raise UntrustedModelError(
+            f"model references types outside this project and scikit-learn: {', '.join(foreign)}"
+        )
     return names
 
 

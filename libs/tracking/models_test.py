@@ -13,9 +13,10 @@ disable_telemetry()
 
 
 def test_only_the_projects_and_sklearns_types_are_trusted() -> None:
-    untrusted = ["libs.features.X", "sklearn.tree._tree.Tree", "agents.agent3.model.Y", "libs.features.X"]
-    assert project_trusted_types(untrusted) == [
+    untrusted = ["libs.features.X", "sklearn.tree._tree.Tree", "agents.agent3.model.Y", "functools.partial"]
+    assert project_trusted_types([*untrusted, "libs.features.X"]) == [
         "agents.agent3.model.Y",
+        "functools.partial",
         "libs.features.X",
         "sklearn.tree._tree.Tree",
     ]

@@ -30,10 +30,14 @@ TINY_WORLD = {"seed": 7, "n_customers": 300, "n_transactions": 12_000, "n_days":
 COPIED = ["pipelines", "agents", "libs", ".dvcignore"]
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False)
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -43,11 +47,7 @@ def dvc(repo: Path, env: dict[str, str], *args: str, check: bool = True) -> subp
 
 def stages_run(output: str) -> set[str]:
     """Stages DVC executed, from its 'Running stage' lines."""
-    return {
-        line.split("'")[1]
-        for line in output.splitlines()
-        if line.startswith("Running stage '")
-    }
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
 def edit_params(path: Path, section: str, key: str, value: object) -> None:
@@ -116,6 +116,7 @@ def test_first_run_trains_registers_and_beats_baselines(
     client = registry(repo)
     for agent, model_name in MODELS.items():
         version = client.get_model_version_by_alias(model_name, "champion")
+        assert version.run_id, f"{model_name} champion has no run"
         run_tags = client.get_run(version.run_id).data.tags
         assert run_tags["lineage.git_commit"] not in ("", "unknown")
         assert run_tags["lineage.lockfile_sha256"]
@@ -137,7 +138,9 @@ def test_second_run_reruns_nothing(workspace: tuple[Path, dict[str, str]], first
     assert stages_run(result.stdout) == set(), result.stdout
 
 
-def test_agent3_param_change_reruns_only_agent3(workspace: tuple[Path, dict[str, str]], first_run: object) -> None:
+def test_agent3_param_change_reruns_only_agent3(
+    workspace: tuple[Path, dict[str, str]], first_run: object
+) -> None:
     repo, env = workspace
     edit_params(repo / "pipelines/agent3/params.yaml", "train", "regularization", 0.5)
     result = dvc(repo, env, "repro", "-P")
@@ -169,9 +172,38 @@ def test_gate_keeps_champion_unless_challenger_beats_it_by_margin(
     assert champion_version(repo, "agent3") == decision["challenger_version"] != before
 
 
-@pytest.mark.parametrize("defect", ["nulls", "empty"])
+def corrupt(customers: pd.DataFrame, defect: str) -> pd.DataFrame:
+    """The customers table with one defect; each must be caught by the validate stage."""
+    customers = customers.copy()
+    if defect == "wrong_dtype":
+        customers["customer_id"] = customers["customer_id"].astype(str)
+    elif defect == "missing_column":
+        customers = customers.drop(columns="segment")
+    elif defect == "nulls":
+        customers["segment"] = customers["segment"].astype("object")
+        customers.loc[customers.index[:3], "segment"] = None
+    elif defect == "out_of_range":
+        customers.loc[customers.index[:2], "home_store_id"] = -1
+    elif defect == "duplicate_keys":
+        customers.loc[customers.index[1], "customer_id"] = customers["customer_id"].iloc[0]
+    elif defect == "empty":
+        customers = customers.iloc[0:0]
+    return customers
+
+
+@pytest.mark.parametrize(
+    ("defect", "named"),
+    [
+        ("wrong_dtype", "customer_id"),
+        ("missing_column", "segment"),
+        ("nulls", "segment"),
+        ("out_of_range", "home_store_id"),
+        ("duplicate_keys", "customer_id"),
+        ("empty", "empty"),
+    ],
+)
 def test_bad_raw_data_stops_at_validation_and_loses_nothing(
-    workspace: tuple[Path, dict[str, str]], first_run: object, defect: str
+    workspace: tuple[Path, dict[str, str]], first_run: object, defect: str, named: str
 ) -> None:
     repo, env = workspace
     raw = repo / "data/raw/customers.parquet"
@@ -179,22 +211,19 @@ def test_bad_raw_data_stops_at_validation_and_loses_nothing(
     features = repo / "data/agent3/features.parquet"
     features_hash = sha256(features)
     champion_before = champion_version(repo, "agent3")
-    customers = pd.read_parquet(raw)
-    if defect == "nulls":
-        customers["segment"] = customers["segment"].astype("object")
-        customers.loc[customers.index[:3], "segment"] = None
-    else:
-        customers = customers.iloc[0:0]
+    customers = corrupt(pd.read_parquet(raw), defect)
     raw.chmod(0o644)
     raw.unlink()
     customers.to_parquet(raw)
     try:
-        result = dvc(repo, env, "repro", "pipelines/agent3/dvc.yaml:register", check=False)
+        # New raw data arrived: rerun agent3 from validation on (a plain `repro` would first
+        # regenerate data/raw, the data stage's output, and undo the edit).
+        result = dvc(repo, env, "repro", "--downstream", "pipelines/agent3/dvc.yaml:validate", check=False)
         assert result.returncode != 0
         output = result.stdout + result.stderr
         assert "customers" in output
         assert "input rejected" in output
-        assert "segment" in output if defect == "nulls" else "empty" in output
+        assert named in output, output
         assert stages_run(result.stdout) <= {"pipelines/agent3/dvc.yaml:validate"}
         assert sha256(features) == features_hash
         assert champion_version(repo, "agent3") == champion_before
