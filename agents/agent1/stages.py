@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 
 from agents.agent1.model import FEATURES, AnomalyScorer
+from libs.modelfiles import load_model, save_model
 from libs.pipeline import RegistrationSpec, StageContext, register_and_gate
+from libs.pipeline.export import export_champion
 from libs.pipeline.metrics import histogram_by_label, precision_at_k
-from libs.pipeline.modelio import load_model, save_model
 from libs.pipeline.registration import load_champion
 from libs.pipeline.validation import validate_inputs
 from libs.schemas import (
@@ -141,6 +142,10 @@ def score(ctx: StageContext) -> None:
     )
 
 
+def export(ctx: StageContext) -> None:
+    export_champion(ctx, MODEL_NAME)
+
+
 STAGES = {
     "validate": validate,
     "features": features,
@@ -148,4 +153,5 @@ STAGES = {
     "evaluate": evaluate,
     "register": register,
     "score": score,
+    "export": export,
 }

@@ -13,8 +13,9 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import mean_absolute_error
 
+from libs.modelfiles import load_model, save_model
 from libs.pipeline import RegistrationSpec, StageContext, register_and_gate
-from libs.pipeline.modelio import load_model, save_model
+from libs.pipeline.export import export_champion
 from libs.pipeline.validation import validate_inputs
 from libs.schemas import (
     CleanHistoryInputSchema,
@@ -143,10 +144,15 @@ def register(ctx: StageContext) -> None:
     )
 
 
+def export(ctx: StageContext) -> None:
+    export_champion(ctx, MODEL_NAME)
+
+
 STAGES = {
     "validate": validate,
     "features": features,
     "train": train,
     "evaluate": evaluate,
     "register": register,
+    "export": export,
 }

@@ -5,7 +5,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from agents.agent3.model import FEATURES, build_model
-from libs.pipeline.modelio import load_model, save_model
+from libs.modelfiles import load_model, save_model
 
 FORMULAS = ["revenue_per_visit = revenue / visits", "recency_share = recency_days / (tenure_days + 1)"]
 PASSTHROUGH = ["observed_days", "visits_last_28d", "visits_prior_28d", "is_budget", "is_premium"]

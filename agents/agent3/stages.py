@@ -11,8 +11,9 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import train_test_split
 
 from agents.agent3.model import BASELINE_FEATURE, FEATURES, TARGET, build_baseline, build_model
+from libs.modelfiles import load_model, save_model
 from libs.pipeline import RegistrationSpec, StageContext, register_and_gate
-from libs.pipeline.modelio import load_model, save_model
+from libs.pipeline.export import export_champion
 from libs.pipeline.validation import validate_inputs
 from libs.schemas import CustomerFeatureSchema, CustomerSchema, TransactionSchema, validate_frame
 from libs.warehouse import atomic_write_json, atomic_write_parquet, atomic_write_text, load_sql, run_query
@@ -120,10 +121,15 @@ def register(ctx: StageContext) -> None:
     )
 
 
+def export(ctx: StageContext) -> None:
+    export_champion(ctx, MODEL_NAME)
+
+
 STAGES = {
     "validate": validate,
     "features": features,
     "train": train,
     "evaluate": evaluate,
     "register": register,
+    "export": export,
 }

@@ -12,7 +12,7 @@ from libs.tracking.gate import GateDecision, decide, gate
 from libs.tracking.gitstate import GitState, git_state
 from libs.tracking.lineage import Lineage, collect_lineage
 from libs.tracking.lockfile import lockfile_sha256
-from libs.tracking.models import TRUSTED_TYPE_PREFIXES, load_sklearn_model, log_sklearn_model
+from libs.tracking.models import load_sklearn_model, log_sklearn_model
 from libs.tracking.params import flatten_params
 from libs.tracking.registry import (
     CHAMPION_ALIAS,
@@ -28,7 +28,6 @@ from libs.tracking.uris import pointed_at
 
 __all__ = [
     "CHAMPION_ALIAS",
-    "TRUSTED_TYPE_PREFIXES",
     "DataHash",
     "GateDecision",
     "GitState",

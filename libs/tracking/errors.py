@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from libs.modelfiles import UntrustedModelError  # re-exported: loading a registered model raises it
+
+__all__ = ["ModelNotFoundError", "RegistrationError", "RollbackError", "TrackingError", "UntrustedModelError"]
+
 
 class TrackingError(Exception):
     """A tracking or registry operation cannot go ahead; the message says why and what to do."""
@@ -17,7 +21,3 @@ class RegistrationError(TrackingError):
 
 class RollbackError(TrackingError):
     """There is no earlier champion to go back to."""
-
-
-class UntrustedModelError(TrackingError, ValueError):
-    """A model artifact is not skops or names types outside this project and skops' defaults."""

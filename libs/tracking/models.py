@@ -1,15 +1,13 @@
-"""Models go into MLflow as skops files and come back trusting only known types.
+"""Models go into MLflow as skops files and come back under the project's trust policy.
 
 MLflow would load a skops model trusting whatever types the artifact's own MLmodel file lists, and
-would unpickle pickle-format models. Here the loader decides: skops only, and the only types
-trusted beyond skops' defaults are scikit-learn's own (tree structures skops does not list) and
-those defined in this repository (``agents.*``, ``libs.*``). Anything else is refused, not run.
+would unpickle pickle-format models. Here the loader decides: skops only, and only the types
+``libs.modelfiles`` trusts.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,35 +16,16 @@ import skops.io as sio
 from mlflow.models import Model
 from mlflow.models.model import ModelInfo
 
+from libs.modelfiles import UntrustedModelError, loads_model, trusted_types
 from libs.settings import Settings
-from libs.tracking.errors import UntrustedModelError
 from libs.tracking.uris import client_for, resolve_settings
 
-TRUSTED_TYPE_PREFIXES = ("agents.", "libs.", "sklearn.")
-# scikit-learn wraps its own functions in partial (e.g. HistGradientBoosting's preprocessor); skops
-# checks the wrapped function separately, so trusting partial itself trusts no new code.
-TRUSTED_TYPE_NAMES = frozenset({"functools.partial"})
 SKOPS = "skops"
-
-
-def project_trusted_types(untrusted: Iterable[str]) -> list[str]:
-    """The types skops needs told to trust, provided every one is the project's or scikit-learn's."""
-    names = sorted(set(untrusted))
-    foreign = [
-        name
-        for name in names
-        if not name.startswith(TRUSTED_TYPE_PREFIXES) and name not in TRUSTED_TYPE_NAMES
-    ]
-    if foreign:
-        raise UntrustedModelError(
-            f"model references types outside this project and scikit-learn: {', '.join(foreign)}"
-        )
-    return names
 
 
 def log_sklearn_model(model: object, *, name: str = "model", input_example: Any = None) -> ModelInfo:
     """Logs into the active run; pip requirements are the flavor's pins, not inferred in a subprocess."""
-    trusted = project_trusted_types(sio.get_untrusted_types(data=sio.dumps(model)))
+    trusted = trusted_types(sio.get_untrusted_types(data=sio.dumps(model)))
     return mlflow.sklearn.log_model(
         model,
         name=name,
@@ -66,8 +45,7 @@ def _load_skops_model(model_dir: Path) -> object:
     path = (model_dir / str(flavor["pickled_model"])).resolve()
     if not path.is_relative_to(model_dir.resolve()):
         raise UntrustedModelError(f"model file {path} lies outside its model directory")
-    data = path.read_bytes()
-    return sio.loads(data, trusted=project_trusted_types(sio.get_untrusted_types(data=data)))
+    return loads_model(path.read_bytes())
 
 
 def load_sklearn_model(name: str, version: str | int, *, settings: Settings | None = None) -> object:

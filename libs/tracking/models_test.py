@@ -7,21 +7,8 @@ from sklearn.linear_model import LogisticRegression
 
 from libs.settings import Settings, disable_telemetry
 from libs.tracking import Lineage, UntrustedModelError, load_sklearn_model, register_model, tracked_run
-from libs.tracking.models import project_trusted_types
 
 disable_telemetry()
-
-
-def test_only_the_projects_and_sklearns_types_are_trusted() -> None:
-    untrusted = ["libs.features.X", "sklearn.tree._tree.Tree", "agents.agent3.model.Y", "functools.partial"]
-    assert project_trusted_types([*untrusted, "libs.features.X"]) == [
-        "agents.agent3.model.Y",
-        "functools.partial",
-        "libs.features.X",
-        "sklearn.tree._tree.Tree",
-    ]
-    with pytest.raises(UntrustedModelError, match=r"builtins\.exec"):
-        project_trusted_types(["libs.features.X", "builtins.exec"])
 
 
 def test_a_pickled_model_is_refused_not_unpickled(tmp_path_factory: pytest.TempPathFactory) -> None:

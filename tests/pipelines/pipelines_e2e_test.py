@@ -126,6 +126,10 @@ def test_first_run_trains_registers_and_beats_baselines(
     assert metrics["agent1"]["model"]["precision_at_k"] > 2 * metrics["agent1"]["baseline"]["precision_at_k"]
     assert metrics["agent2"]["model"]["mae"] < metrics["agent2"]["baseline"]["mae"]
     assert metrics["agent3"]["model"]["roc_auc"] > metrics["agent3"]["baseline"]["roc_auc"]
+    for agent, model_name in MODELS.items():
+        exported = json.loads((repo / "agents" / agent / "champion" / "champion.json").read_text())
+        assert exported == {"model_name": model_name, "model_version": champion_version(repo, agent)}
+        assert (repo / "agents" / agent / "champion" / "model.skops").stat().st_size > 0
     scores = pd.read_parquet(repo / "data/agent1/scores.parquet")
     assert scores["model_version"].eq(champion_version(repo, "agent1")).all()
     dvc(repo, env, "push")
@@ -148,6 +152,7 @@ def test_agent3_param_change_reruns_only_agent3(
         "pipelines/agent3/dvc.yaml:train",
         "pipelines/agent3/dvc.yaml:evaluate",
         "pipelines/agent3/dvc.yaml:register",
+        "pipelines/agent3/dvc.yaml:export",
     }, result.stdout
 
 

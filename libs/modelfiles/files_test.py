@@ -8,8 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from libs.features import FormulaTransformer
-from libs.pipeline.modelio import load_model, save_model
-from libs.tracking import UntrustedModelError
+from libs.modelfiles import UntrustedModelError, load_model, save_model
 
 
 def test_project_pipeline_round_trips_with_identical_predictions(tmp_path: Path) -> None:

@@ -1,0 +1,24 @@
+"""Model files in skops format, written atomically and loaded under the project's trust policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import skops.io as sio
+
+from libs.modelfiles.policy import trusted_types
+from libs.warehouse.io import atomic_write_bytes
+
+
+def save_model(model: object, path: Path) -> Path:
+    return atomic_write_bytes(sio.dumps(model), path)
+
+
+def loads_model(data: bytes) -> object:
+    return sio.loads(data, trusted=trusted_types(sio.get_untrusted_types(data=data)))
+
+
+def load_model(path: Path) -> object:
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist")
+    return loads_model(path.read_bytes())

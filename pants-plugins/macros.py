@@ -1,0 +1,58 @@
+# BUILD-file macros (loaded by [GLOBAL].build_file_prelude_globs in pants.toml).
+
+
+def serving_image(*, directory, service, resolve, dependencies, repository, bundle=None, port=3000):
+    """A BentoML service as a layered Docker image built from PEXes, not `bentoml containerize`.
+
+    Two PEXes of the same service: third-party requirements only, and the project's sources only.
+    Each becomes a venv in its own build stage, so a code change rebuilds one thin layer and the
+    requirements layer stays cached. A third, complete PEX (`:serve`) runs the service outside Docker.
+    `bundle` names a `files` target with the champion bundle, copied to /app/champion.
+    """
+    prefix = directory.replace("/", ".")
+    common = dict(
+        script="bentoml",
+        resolve=resolve,
+        dependencies=dependencies,
+        execution_mode="venv",
+        include_tools=True,
+    )
+    pex_binary(name="serve", **common)
+    pex_binary(name="serve-deps", include_sources=False, **common)
+    pex_binary(name="serve-srcs", include_requirements=False, **common)
+    bundle_lines = []
+    if bundle:
+        bundle_lines = [
+            f"COPY {directory}/champion/ /app/champion/",
+            "RUN test -f /app/champion/model.skops && test -f /app/champion/champion.json"
+            " || { echo 'no champion bundle: run ./lifecycle (or dvc repro) before packaging' >&2; exit 1; }",
+        ]
+    docker_image(
+        name="image",
+        repository=repository,
+        image_tags=["latest"],
+        dependencies=[":serve-deps", ":serve-srcs"] + ([bundle] if bundle else []),
+        instructions=[
+            "ARG BASE_IMAGE=python:3.11-slim",
+            "FROM ${BASE_IMAGE} AS deps",
+            f"COPY {prefix}/serve-deps.pex /deps.pex",
+            "RUN PEX_TOOLS=1 python3.11 /deps.pex venv --scope=deps --compile /app/venv",
+            "FROM ${BASE_IMAGE} AS srcs",
+            f"COPY {prefix}/serve-srcs.pex /srcs.pex",
+            "RUN PEX_TOOLS=1 python3.11 /srcs.pex venv --scope=srcs --compile /app/venv",
+            "FROM ${BASE_IMAGE}",
+            "ENV DO_NOT_TRACK=true BENTOML_DO_NOT_TRACK=true MLFLOW_DISABLE_TELEMETRY=true DVC_NO_ANALYTICS=1"
+            " PYTHONDONTWRITEBYTECODE=1 HOME=/tmp BENTOML_HOME=/tmp/bentoml MLOPS_CHAMPION_DIR=/app/champion",
+            "COPY --from=deps /app/venv /app/venv",
+            "COPY --from=srcs /app/venv /app/venv",
+            *bundle_lines,
+            # A numeric user needs no passwd entry, so any base image works.
+            "USER 65532:65532",
+            f"EXPOSE {port}",
+            "HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD"
+            ' ["/app/venv/bin/python", "-c",'
+            f' "import urllib.request; urllib.request.urlopen(\'http://127.0.0.1:{port}/readyz\', timeout=2)"]',
+            'ENTRYPOINT ["/app/venv/pex"]',
+            f'CMD ["serve", "{service}", "--host", "0.0.0.0", "--port", "{port}"]',
+        ],
+    )

@@ -1,0 +1,123 @@
+"""Each service ships only what it runs: checked in the PEXes themselves and in the built images.
+
+Serving needs neither the training tools (DVC, MLflow), nor test tools, nor any other agent's
+code; if one creeps in through an import, these tests name it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FORBIDDEN_DISTRIBUTIONS = {"pytest", "pluggy", "dvc", "dvc-data", "mlflow", "mlflow-skinny", "mlflow-tracing"}
+
+
+@dataclass(frozen=True)
+class Shipped:
+    directory: str  # the BUILD directory owning the image
+    repository: str  # the image's repository
+    own_code: tuple[str, ...]  # top-level source folders the image may hold
+
+    @property
+    def pex_prefix(self) -> str:
+        return self.directory.replace("/", ".")
+
+
+AGENTS = ("agent1", "agent2", "agent3")
+SHIPPED = [
+    *(Shipped(f"agents/{agent}", f"mlops/{agent}", (f"agents/{agent}", f"services/{agent}", "libs")) for agent in AGENTS),
+    Shipped("services/coordinator", "mlops/coordinator", ("services/coordinator", "libs")),
+]
+FOREIGN_CODE = {
+    shipped.repository: [f"{top}/{name}" for top in ("agents", "services") for name in (*AGENTS, "coordinator")]
+    for shipped in SHIPPED
+}
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pex_info(pex: Path) -> dict[str, object]:
+    with zipfile.ZipFile(pex) as archive:
+        return json.loads(archive.read("PEX-INFO"))
+
+
+def pex_distributions(pex: Path) -> set[str]:
+    """Project names of the wheels inside the PEX, from PEX-INFO's `distributions` map."""
+    distributions = pex_info(pex).get("distributions", {})
+    assert isinstance(distributions, dict)
+    return {normalize(re.split(r"-\d", wheel, maxsplit=1)[0]) for wheel in distributions}
+
+
+def pex_sources(pex: Path) -> list[str]:
+    with zipfile.ZipFile(pex) as archive:
+        return [name for name in archive.namelist() if name.endswith(".py") and not name.startswith(".")]
+
+
+def forbidden_code(paths: list[str], shipped: Shipped) -> list[str]:
+    allowed = tuple(f"{folder}/" for folder in shipped.own_code)
+    foreign = tuple(
+        f"{prefix}/" for prefix in FOREIGN_CODE[shipped.repository] if not prefix.startswith(allowed)
+    )
+    return sorted({path for path in paths if any(f"/{f}" in f"/{path}" for f in foreign)})
+
+
+@pytest.mark.parametrize("shipped", SHIPPED, ids=lambda shipped: shipped.repository)
+def test_requirements_pex_holds_no_training_or_test_tools(shipped: Shipped) -> None:
+    distributions = pex_distributions(Path(shipped.pex_prefix) / "serve-deps.pex")
+    assert "bentoml" in distributions
+    assert not distributions & FORBIDDEN_DISTRIBUTIONS, sorted(distributions & FORBIDDEN_DISTRIBUTIONS)
+    if shipped.repository == "mlops/coordinator":
+        assert not distributions & {"scikit-learn", "pandas", "numpy", "skops", "duckdb"}, sorted(distributions)
+
+
+@pytest.mark.parametrize("shipped", SHIPPED, ids=lambda shipped: shipped.repository)
+def test_sources_pex_holds_only_its_own_code(shipped: Shipped) -> None:
+    sources = pex_sources(Path(shipped.pex_prefix) / "serve-srcs.pex")
+    assert any(path.startswith(f"{shipped.own_code[0]}/") for path in sources), sources
+    assert forbidden_code(sources, shipped) == []
+    assert not [path for path in sources if path.endswith("_test.py")]
+    assert pex_distributions(Path(shipped.pex_prefix) / "serve-srcs.pex") == set()
+
+
+def image_files(repository: str) -> list[str]:
+    docker = shutil.which("docker")
+    assert docker, "docker client not on PATH"
+    container = subprocess.run(
+        [docker, "create", f"{repository}:latest"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    try:
+        exported = subprocess.run([docker, "export", container], capture_output=True, check=True).stdout
+    finally:
+        subprocess.run([docker, "rm", container], capture_output=True, check=False)
+    with tarfile.open(fileobj=io.BytesIO(exported)) as archive:
+        return archive.getnames()
+
+
+@pytest.mark.skipif(
+    os.environ.get("MLOPS_IMAGE_TEST") != "1", reason="needs the built images: .ci/run sets MLOPS_IMAGE_TEST=1"
+)
+@pytest.mark.parametrize("shipped", SHIPPED, ids=lambda shipped: shipped.repository)
+def test_image_file_list_holds_only_the_service(shipped: Shipped) -> None:
+    files = image_files(shipped.repository)
+    site_packages = [path for path in files if "/site-packages/" in path]
+    top_level = {path.split("/site-packages/", 1)[1].split("/", 1)[0].lower() for path in site_packages}
+    installed = {normalize(name.split("-", 1)[0]) for name in top_level if name.endswith(".dist-info")}
+    assert "bentoml" in installed
+    assert not installed & FORBIDDEN_DISTRIBUTIONS, sorted(installed & FORBIDDEN_DISTRIBUTIONS)
+    code = [path.split("/site-packages/", 1)[1] for path in site_packages]
+    assert forbidden_code(code, shipped) == []
+    assert not [path for path in code if path.endswith("_test.py")]
+    if shipped.repository != "mlops/coordinator":
+        assert "app/champion/model.skops" in files and "app/champion/champion.json" in files
