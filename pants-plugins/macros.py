@@ -56,3 +56,28 @@ def serving_image(*, directory, service, resolve, dependencies, repository, bund
             f'CMD ["serve", "{service}", "--host", "0.0.0.0", "--port", "{port}"]',
         ],
     )
+
+
+def agent(*, name, service_class):
+    """Every target of one agent folder: its code and tests in its own resolve, the pipeline
+    program its DVC stages run, its champion bundle and its serving image.
+
+    `agents/<name>:pipeline` runs as `pipelines/stage agents/<name>:pipeline <stage>`;
+    `./pants package agents/<name>:image` builds the image serving
+    `services/<name>/service.py:<service_class>`.
+    """
+    directory = f"agents/{name}"
+    python_sources(name=name, resolve=name, dependencies=[":sql"])
+    python_tests(name="tests", resolve=name)
+    resources(name="sql", sources=["*.sql"])
+    pex_binary(name="pipeline", entry_point="__main__.py", resolve=name, execution_mode="venv")
+    # The champion bundle the export stage writes (DVC outputs, git-ignored, visible to Pants).
+    files(name="champion", sources=["champion/*"])
+    serving_image(
+        directory=directory,
+        service=f"services.{name}.service:{service_class}",
+        resolve=name,
+        dependencies=[f"services/{name}/service.py"],
+        repository=f"mlops/{name}",
+        bundle=":champion",
+    )
