@@ -11,7 +11,7 @@ def serving_image(*, directory, service, resolve, dependencies, repository, bund
     """
     prefix = directory.replace("/", ".")
     common = dict(
-        script="bentoml",
+        entry_point="bentoml_cli.cli:cli",  # the `bentoml` command; a script name would not resolve in the sources-only PEX
         resolve=resolve,
         dependencies=dependencies,
         execution_mode="venv",
@@ -71,6 +71,8 @@ def agent(*, name, service_class):
     python_tests(name="tests", resolve=name)
     resources(name="sql", sources=["*.sql"])
     pex_binary(name="pipeline", entry_point="__main__.py", resolve=name, execution_mode="venv")
+    # A real model trained in seconds, bundled like the export stage: for the services' tests.
+    pex_binary(name="tiny-champion", entry_point="tiny_champion.py", resolve=name, execution_mode="venv")
     # The champion bundle the export stage writes (DVC outputs, git-ignored, visible to Pants).
     files(name="champion", sources=["champion/*"])
     serving_image(

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import mean_absolute_error
 
+from agents.agent2.model import FEATURES, SEASONAL_NAIVE, TARGET, build_model
 from libs.modelfiles import load_model, save_model
 from libs.pipeline import RegistrationSpec, StageContext, register_and_gate
 from libs.pipeline.export import export_champion
@@ -29,20 +29,6 @@ from libs.warehouse import atomic_write_json, atomic_write_parquet, atomic_write
 
 MODEL_NAME = "agent2-demand-forecaster"
 SQL_DIR = Path(__file__).parent
-FEATURES = [
-    "store_id",
-    "product_id",
-    "lag_1",
-    "lag_7",
-    "lag_14",
-    "rolling_mean_7",
-    "rolling_mean_28",
-    "day_of_week",
-    "month",
-    "promo_share",
-]
-TARGET = "quantity"
-SEASONAL_NAIVE = "lag_7"
 
 
 def validate(ctx: StageContext) -> None:
@@ -73,17 +59,6 @@ def features(ctx: StageContext) -> None:
 def _split(ctx: StageContext, split: str) -> pd.DataFrame:
     frame = pd.read_parquet(ctx.out("features.parquet"))
     return frame[frame["split"] == split].reset_index(drop=True)
-
-
-def build_model(params: dict[str, object]) -> HistGradientBoostingRegressor:
-    return HistGradientBoostingRegressor(
-        loss="poisson",
-        learning_rate=float(params["learning_rate"]),  # type: ignore[arg-type]
-        max_iter=int(params["max_iter"]),  # type: ignore[call-overload]
-        max_leaf_nodes=int(params["max_leaf_nodes"]),  # type: ignore[call-overload]
-        categorical_features=["store_id", "product_id"],
-        random_state=int(params["random_state"]),  # type: ignore[call-overload]
-    )
 
 
 def train(ctx: StageContext) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import skops.io as sio
 
+from libs.atomicfiles import atomic_write_bytes
 from libs.modelfiles.policy import trusted_types
-from libs.warehouse.io import atomic_write_bytes
 
 
 def save_model(model: object, path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Data contracts: pandera schemas for every dataset, pydantic messages between services and agents."""
+"""Data contracts: pandera schemas for every dataset (messages between services: ``libs.messages``)."""
 
 from libs.schemas.agents import (
     CleanHistoryInputSchema,
@@ -7,15 +7,6 @@ from libs.schemas.agents import (
     TransactionScoreSchema,
 )
 from libs.schemas.errors import DataValidationError
-from libs.schemas.messages import (
-    ChurnAssessment,
-    CustomerProfile,
-    DemandForecast,
-    DemandQuery,
-    Message,
-    ScreeningResult,
-    TransactionToScreen,
-)
 from libs.schemas.raw import (
     AnomalyLabelSchema,
     CustomerSchema,
@@ -27,22 +18,15 @@ from libs.schemas.validation import read_parquet, validate_frame, validate_parqu
 
 __all__ = [
     "AnomalyLabelSchema",
-    "ChurnAssessment",
     "CleanHistoryInputSchema",
     "CustomerFeatureSchema",
-    "CustomerProfile",
     "CustomerSchema",
     "DataValidationError",
     "DemandFeatureSchema",
-    "DemandForecast",
-    "DemandQuery",
-    "Message",
     "ProductSchema",
-    "ScreeningResult",
     "StoreSchema",
     "TransactionSchema",
     "TransactionScoreSchema",
-    "TransactionToScreen",
     "read_parquet",
     "validate_frame",
     "validate_parquet",

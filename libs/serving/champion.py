@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from libs.atomicfiles import atomic_write_json
 from libs.modelfiles import load_model, save_model
 from libs.settings import find_project_root
-from libs.warehouse import atomic_write_json
 
 MODEL_FILE = "model.skops"
 IDENTITY_FILE = "champion.json"

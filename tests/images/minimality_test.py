@@ -35,11 +35,16 @@ class Shipped:
 
 AGENTS = ("agent1", "agent2", "agent3")
 SHIPPED = [
-    *(Shipped(f"agents/{agent}", f"mlops/{agent}", (f"agents/{agent}", f"services/{agent}", "libs")) for agent in AGENTS),
+    *(
+        Shipped(f"agents/{agent}", f"mlops/{agent}", (f"agents/{agent}", f"services/{agent}", "libs"))
+        for agent in AGENTS
+    ),
     Shipped("services/coordinator", "mlops/coordinator", ("services/coordinator", "libs")),
 ]
 FOREIGN_CODE = {
-    shipped.repository: [f"{top}/{name}" for top in ("agents", "services") for name in (*AGENTS, "coordinator")]
+    shipped.repository: [
+        f"{top}/{name}" for top in ("agents", "services") for name in (*AGENTS, "coordinator")
+    ]
     for shipped in SHIPPED
 }
 
@@ -79,7 +84,9 @@ def test_requirements_pex_holds_no_training_or_test_tools(shipped: Shipped) -> N
     assert "bentoml" in distributions
     assert not distributions & FORBIDDEN_DISTRIBUTIONS, sorted(distributions & FORBIDDEN_DISTRIBUTIONS)
     if shipped.repository == "mlops/coordinator":
-        assert not distributions & {"scikit-learn", "pandas", "numpy", "skops", "duckdb"}, sorted(distributions)
+        assert not distributions & {"scikit-learn", "pandas", "numpy", "skops", "duckdb"}, sorted(
+            distributions
+        )
 
 
 @pytest.mark.parametrize("shipped", SHIPPED, ids=lambda shipped: shipped.repository)
@@ -106,7 +113,8 @@ def image_files(repository: str) -> list[str]:
 
 
 @pytest.mark.skipif(
-    os.environ.get("MLOPS_IMAGE_TEST") != "1", reason="needs the built images: .ci/run sets MLOPS_IMAGE_TEST=1"
+    os.environ.get("MLOPS_IMAGE_TEST") != "1",
+    reason="needs the built images: .ci/run sets MLOPS_IMAGE_TEST=1",
 )
 @pytest.mark.parametrize("shipped", SHIPPED, ids=lambda shipped: shipped.repository)
 def test_image_file_list_holds_only_the_service(shipped: Shipped) -> None:

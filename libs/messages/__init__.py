@@ -1,0 +1,31 @@
+"""Typed messages between services and agents; pydantic only, so every service can import them."""
+
+from libs.messages.messages import (
+    MAX_BATCH,
+    ChurnAssessment,
+    CustomerBatch,
+    CustomerFeatures,
+    DemandBatch,
+    DemandFeatures,
+    DemandForecast,
+    Message,
+    ModelAnswer,
+    ScreeningResult,
+    TransactionBatch,
+    TransactionFeatures,
+)
+
+__all__ = [
+    "MAX_BATCH",
+    "ChurnAssessment",
+    "CustomerBatch",
+    "CustomerFeatures",
+    "DemandBatch",
+    "DemandFeatures",
+    "DemandForecast",
+    "Message",
+    "ModelAnswer",
+    "ScreeningResult",
+    "TransactionBatch",
+    "TransactionFeatures",
+]

@@ -1,0 +1,90 @@
+"""Requests and responses between services and agents, as pydantic models (BentoML's API IO).
+
+Every message rejects unknown fields and NaN or infinite numbers: a misspelt field or a NaN feature
+fails at the boundary with the field's name in the error, instead of producing a silent nonsense
+prediction. Requests carry the feature row each agent's ``features.sql`` computes; answers name
+the registered model and version that gave them, for lineage and rollbacks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_BATCH = 1000
+
+
+class Message(BaseModel):
+    # protected_namespaces=(): `model_name` and `model_version` are domain fields, not pydantic internals.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, protected_namespaces=())
+
+
+class ModelAnswer(Message):
+    model_name: str = Field(min_length=1)
+    model_version: str = Field(min_length=1)
+
+
+class TransactionFeatures(Message):
+    """One transaction as agent1 sees it (agents/agent1/features.sql)."""
+
+    transaction_id: int = Field(ge=1)
+    log_amount: float = Field(ge=0.0, description="ln(1 + amount)")
+    quantity: float = Field(ge=1.0)
+    price_ratio: float = Field(gt=0.0, description="unit price / the product's base price")
+    hour_of_day: float = Field(ge=0.0, le=23.0)
+    amount_zscore: float = Field(description="amount against the customer's own mean and spread")
+
+
+class ScreeningResult(ModelAnswer):
+    transaction_id: int = Field(ge=1)
+    anomaly_score: float = Field(ge=0.0, le=1.0, description="Higher is more anomalous.")
+    is_flagged: bool
+
+
+class DemandFeatures(Message):
+    """One store, product and day as agent2 sees it (agents/agent2/features.sql); lags may be unknown."""
+
+    store_id: int = Field(ge=1)
+    product_id: int = Field(ge=1)
+    lag_1: float | None = Field(default=None, ge=0.0)
+    lag_7: float | None = Field(default=None, ge=0.0)
+    lag_14: float | None = Field(default=None, ge=0.0)
+    rolling_mean_7: float | None = Field(default=None, ge=0.0)
+    rolling_mean_28: float | None = Field(default=None, ge=0.0)
+    day_of_week: int = Field(ge=0, le=6)
+    month: int = Field(ge=1, le=12)
+    promo_share: float = Field(ge=0.0, le=1.0)
+
+
+class DemandForecast(ModelAnswer):
+    store_id: int = Field(ge=1)
+    product_id: int = Field(ge=1)
+    predicted_quantity: float = Field(ge=0.0)
+
+
+class CustomerFeatures(Message):
+    """One customer at a snapshot as agent3 sees it (agents/agent3/features.sql)."""
+
+    customer_id: int = Field(ge=1)
+    revenue: float = Field(ge=0.0)
+    visits: float = Field(ge=0.0)
+    recency_days: float = Field(ge=0.0)
+    tenure_days: float = Field(ge=0.0)
+    observed_days: float = Field(ge=0.0)
+    avg_basket: float = Field(ge=0.0)
+    distinct_products: float = Field(ge=0.0)
+    visits_last_28d: float = Field(ge=0.0)
+    visits_prior_28d: float = Field(ge=0.0)
+    is_budget: float = Field(ge=0.0, le=1.0)
+    is_premium: float = Field(ge=0.0, le=1.0)
+
+
+class ChurnAssessment(ModelAnswer):
+    customer_id: int = Field(ge=1)
+    churn_probability: float = Field(ge=0.0, le=1.0)
+
+
+TransactionBatch = Annotated[list[TransactionFeatures], Field(min_length=1, max_length=MAX_BATCH)]
+DemandBatch = Annotated[list[DemandFeatures], Field(min_length=1, max_length=MAX_BATCH)]
+CustomerBatch = Annotated[list[CustomerFeatures], Field(min_length=1, max_length=MAX_BATCH)]

@@ -1,0 +1,213 @@
+"""The coordinator: business decisions composed from the three agent services.
+
+The agents are composed with BentoML's `bentoml.depends(url=...)`, so each agent runs (and ships)
+as its own service and image, and the coordinator needs none of their code or dependencies.
+BentoML connects to every dependency when the coordinator starts, so start the agents first; its
+/readyz is true only while all of them are. An agent that goes down later makes only the decisions
+that need it answer 503, naming the agent; the connection is retried on every call, so the
+coordinator recovers by itself once the agent is back.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import bentoml
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.messages import (
+    ChurnAssessment,
+    CustomerFeatures,
+    DemandFeatures,
+    DemandForecast,
+    ScreeningResult,
+    TransactionFeatures,
+)
+from libs.serving.limits import BodySizeLimit
+from libs.settings import Settings
+
+AGENTS = {
+    "agent1": "transaction sentinel",
+    "agent2": "demand forecaster",
+    "agent3": "churn classifier",
+}
+MAX_HORIZON_DAYS = 28
+T = TypeVar("T")
+
+
+def agent_url(agent: str) -> str:
+    """``MLOPS_<AGENT>_URL`` if set (containers set it), else the agent's port on the serve host."""
+    configured = os.environ.get(f"MLOPS_{agent.upper()}_URL")
+    if configured:
+        return configured
+    settings = Settings()
+    return f"http://{settings.serve_host}:{settings.service_port(int(agent.removeprefix('agent')))}"
+
+
+class AgentUnavailable(BaseModel):
+    """The 503 answer. BentoML hides the message of any 5xx it raises, so this one is returned."""
+
+    error: str
+    agent: str
+
+
+class AgentDown(Exception):
+    def __init__(self, agent: str, cause: BaseException) -> None:
+        super().__init__(
+            f"{agent} ({AGENTS[agent]}) is unavailable at {agent_url(agent)}: {type(cause).__name__}"
+        )
+        self.agent = agent
+
+    def answer(self, ctx: bentoml.Context) -> AgentUnavailable:
+        ctx.response.status_code = 503
+        return AgentUnavailable(error=str(self), agent=self.agent)
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    action: str
+    reason: str
+    model_name: str
+    model_version: str
+
+
+class TransactionDecision(Decision):
+    transaction_id: int
+    anomaly_score: float
+
+
+class RestockPlan(Decision):
+    store_id: int
+    product_id: int
+    forecast_quantity: float
+    restock_quantity: int
+
+
+class CustomerDecision(Decision):
+    customer_id: int
+    churn_probability: float
+
+
+@bentoml.service(name="coordinator", traffic={"timeout": 60})
+class Coordinator:
+    agent1 = bentoml.depends(url=agent_url("agent1"))
+    agent2 = bentoml.depends(url=agent_url("agent2"))
+    agent3 = bentoml.depends(url=agent_url("agent3"))
+
+    def __init__(self) -> None:
+        self.review_threshold = float(os.environ.get("MLOPS_REVIEW_THRESHOLD", "0.99"))
+        self.retention_threshold = float(os.environ.get("MLOPS_RETENTION_THRESHOLD", "0.3"))
+
+    async def _call(self, agent: str, endpoint: str, parse: Callable[[Any], T], **payload: Any) -> T:
+        """Calls an agent; any failure to reach it is a 503 naming the agent."""
+        try:
+            method: Callable[..., Awaitable[Any]] = getattr(getattr(self, agent).to_async, endpoint)
+            answer = await method(**payload)
+        except Exception as error:  # every way of not reaching the agent means the same to the caller
+            raise AgentDown(agent, error) from error
+        return parse(answer)
+
+    @bentoml.api
+    async def screen_transaction(
+        self, transaction: TransactionFeatures, ctx: bentoml.Context
+    ) -> TransactionDecision | AgentUnavailable:
+        try:
+            results = await self._call(
+                "agent1",
+                "score",
+                lambda answer: [ScreeningResult.model_validate(item) for item in answer],
+                transactions=[transaction.model_dump()],
+            )
+        except AgentDown as down:
+            return down.answer(ctx)
+        result = results[0]
+        review = result.is_flagged or result.anomaly_score >= self.review_threshold
+        return TransactionDecision(
+            transaction_id=transaction.transaction_id,
+            anomaly_score=result.anomaly_score,
+            action="review" if review else "allow",
+            reason=f"anomaly score {result.anomaly_score:.3f}"
+            + (" is flagged by the sentinel" if review else " is within normal range"),
+            model_name=result.model_name,
+            model_version=result.model_version,
+        )
+
+    @bentoml.api
+    async def plan_restock(
+        self,
+        days: Annotated[list[DemandFeatures], Field(min_length=1, max_length=MAX_HORIZON_DAYS)],
+        on_hand: Annotated[float, Field(ge=0, allow_inf_nan=False)],
+        ctx: bentoml.Context,
+        safety_stock: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0,
+    ) -> RestockPlan | AgentUnavailable:
+        series = {(day.store_id, day.product_id) for day in days}
+        if len(series) != 1:
+            raise bentoml.exceptions.InvalidArgument(
+                "days: every day must be for the same store_id and product_id"
+            )
+        try:
+            forecasts = await self._call(
+                "agent2",
+                "forecast",
+                lambda answer: [DemandForecast.model_validate(item) for item in answer],
+                rows=[day.model_dump() for day in days],
+            )
+        except AgentDown as down:
+            return down.answer(ctx)
+        total = sum(forecast.predicted_quantity for forecast in forecasts)
+        restock = max(0, math.ceil(total + safety_stock - on_hand))
+        store_id, product_id = series.pop()
+        return RestockPlan(
+            store_id=store_id,
+            product_id=product_id,
+            forecast_quantity=total,
+            restock_quantity=restock,
+            action="restock" if restock else "hold",
+            reason=f"{total:.1f} units forecast over {len(days)} days against {on_hand:g} on hand"
+            f" and {safety_stock:g} safety stock",
+            model_name=forecasts[0].model_name,
+            model_version=forecasts[0].model_version,
+        )
+
+    @bentoml.api
+    async def assess_customer(
+        self, customer: CustomerFeatures, ctx: bentoml.Context
+    ) -> CustomerDecision | AgentUnavailable:
+        try:
+            assessments = await self._call(
+                "agent3",
+                "assess",
+                lambda answer: [ChurnAssessment.model_validate(item) for item in answer],
+                customers=[customer.model_dump()],
+            )
+        except AgentDown as down:
+            return down.answer(ctx)
+        assessment = assessments[0]
+        at_risk = assessment.churn_probability >= self.retention_threshold
+        return CustomerDecision(
+            customer_id=customer.customer_id,
+            churn_probability=assessment.churn_probability,
+            action="retention offer" if at_risk else "no action",
+            reason=f"churn probability {assessment.churn_probability:.2f}"
+            f" {'at or above' if at_risk else 'below'} {self.retention_threshold:g}",
+            model_name=assessment.model_name,
+            model_version=assessment.model_version,
+        )
+
+    @bentoml.api
+    async def agents_status(self) -> dict[str, str]:
+        """Each agent's readiness as the coordinator sees it (its own /readyz needs all of them)."""
+        status = {}
+        for agent in AGENTS:
+            try:
+                status[agent] = "ready" if await getattr(self, agent).is_ready(timeout=2) else "not ready"
+            except Exception:  # a refused connection or a timeout: the agent is not answering
+                status[agent] = "down"
+        return status
+
+
+Coordinator.add_asgi_middleware(BodySizeLimit)  # type: ignore[attr-defined]  # a Service at run time
