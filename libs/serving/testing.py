@@ -11,14 +11,20 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from libs.serving.limits import DEFAULT_MAX_BODY_BYTES
+
+CHAMPION_DIR_VARIABLE = "MLOPS_CHAMPION_DIR"  # as in libs.serving.champion, which needs scikit-learn
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -123,7 +129,7 @@ class BadPayload:
 
 
 def bad_payloads(
-    batch_field: str, row: dict[str, Any], *, max_batch: int, max_body_bytes: int
+    batch_field: str, row: dict[str, Any], *, max_batch: int, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 ) -> list[BadPayload]:
     """Every way a batch request can be wrong, with the status and the name the answer must carry."""
     first, numeric = next(iter(row)), next(key for key, value in row.items() if isinstance(value, float))
@@ -142,3 +148,40 @@ def bad_payloads(
         BadPayload("body over the size limit", b" " * (max_body_bytes + 1), 413, "limit"),
         BadPayload("not JSON", b"{rows: [", 400, ""),
     ]
+
+
+@contextmanager
+def served_champion(
+    service: str, train: Callable[[Path], T], scratch: Path, *, command: Sequence[str] | None = None
+) -> Iterator[tuple[T, Server]]:
+    """Trains a champion into ``scratch``, points MLOPS_CHAMPION_DIR at it (for in-process calls
+    too) and serves ``service`` (``module:Class``) from the current sources over HTTP."""
+    directory = scratch / "champion"
+    champion = train(directory)
+    previous = os.environ.get(CHAMPION_DIR_VARIABLE)
+    os.environ[CHAMPION_DIR_VARIABLE] = str(directory)
+    try:
+        command = command or [sys.executable, "-m", "bentoml", "serve", service]
+        env = {CHAMPION_DIR_VARIABLE: str(directory), "PYTHONPATH": str(Path.cwd())}
+        with serve(command, env=env, log=scratch / "server.log") as server:
+            yield champion, server
+    finally:
+        if previous is None:
+            os.environ.pop(CHAMPION_DIR_VARIABLE, None)
+        else:
+            os.environ[CHAMPION_DIR_VARIABLE] = previous
+
+
+def check_rejected(server: Server, path: str, bad: BadPayload) -> None:
+    """The bad payload gets its 4xx naming the field, and the server still answers afterwards."""
+    reply = server.post(path, raw=bad.body)
+    assert reply.status == bad.status, f"{bad.case}: {reply.status} {reply.text}"
+    assert bad.named in reply.text, f"{bad.case}: {reply.text}"
+    assert server.ready(), f"{bad.case}: the server stopped answering"
+
+
+def check_probes(server: Server) -> None:
+    assert server.get("/healthz").status == 200
+    assert server.get("/readyz").status == 200
+    metrics = server.get("/metrics")
+    assert metrics.status == 200 and "bentoml_service_request" in str(metrics.body)

@@ -1,15 +1,20 @@
-import sys
+import functools
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from agents.agent2.tiny_champion import tiny_demand, train_tiny_champion
 from libs.messages import MAX_BATCH, DemandFeatures, DemandForecast
-from libs.serving.champion import CHAMPION_DIR_VARIABLE, Champion
-from libs.serving.limits import DEFAULT_MAX_BODY_BYTES
-from libs.serving.testing import BadPayload, Server, bad_payloads, serve
+from libs.serving.champion import Champion
+from libs.serving.testing import (
+    BadPayload,
+    Server,
+    bad_payloads,
+    check_probes,
+    check_rejected,
+    served_champion,
+)
 from services.agent2.service import DemandForecaster
 
 FRAME, _ = tiny_demand(2, seed=3)
@@ -26,26 +31,27 @@ ROWS = [
 
 
 @pytest.fixture(scope="module")
-def champion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Champion]]:
-    directory = tmp_path_factory.mktemp("champion")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CHAMPION_DIR_VARIABLE, str(directory))
-        yield directory, train_tiny_champion(directory, version="5")
-
-
-@pytest.fixture(scope="module")
-def server(champion: tuple[Path, Champion], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    command = [sys.executable, "-m", "bentoml", "serve", "services.agent2.service:DemandForecaster"]
-    log = tmp_path_factory.mktemp("logs") / "agent2.log"
-    with serve(
-        command, env={CHAMPION_DIR_VARIABLE: str(champion[0]), "PYTHONPATH": str(Path.cwd())}, log=log
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Champion, Server]]:
+    train = functools.partial(train_tiny_champion, version="5")
+    with served_champion(
+        "services.agent2.service:DemandForecaster", train, tmp_path_factory.mktemp("agent2")
     ) as running:
         yield running
 
 
-def test_in_process_forecasts_match_the_model_and_name_it(champion: tuple[Path, Champion]) -> None:
+@pytest.fixture(scope="module")
+def champion(served: tuple[Champion, Server]) -> Champion:
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def server(served: tuple[Champion, Server]) -> Server:
+    return served[1]
+
+
+def test_in_process_forecasts_match_the_model_and_name_it(champion: Champion) -> None:
     forecasts = DemandForecaster().forecast([DemandFeatures.model_validate(row) for row in ROWS])
-    expected = np.clip(champion[1].model.predict(FRAME), 0, None)  # type: ignore[attr-defined]
+    expected = np.clip(champion.model.predict(FRAME), 0, None)  # type: ignore[attr-defined]
     assert [forecast.predicted_quantity for forecast in forecasts] == pytest.approx(list(expected))
     assert {(forecast.model_name, forecast.model_version) for forecast in forecasts} == {
         ("agent2-demand-forecaster", "5")
@@ -60,22 +66,12 @@ def test_http_forecasts_a_batch_with_unknown_lags(server: Server) -> None:
     assert {forecast.model_version for forecast in forecasts} == {"5"}
 
 
-@pytest.mark.parametrize(
-    "bad",
-    bad_payloads("rows", ROWS[0], max_batch=MAX_BATCH, max_body_bytes=DEFAULT_MAX_BODY_BYTES),
-    ids=lambda bad: bad.case,
-)
+@pytest.mark.parametrize("bad", bad_payloads("rows", ROWS[0], max_batch=MAX_BATCH), ids=lambda bad: bad.case)
 def test_bad_payloads_get_a_4xx_naming_the_field_and_the_server_stays_up(
     server: Server, bad: BadPayload
 ) -> None:
-    reply = server.post("/forecast", raw=bad.body)
-    assert reply.status == bad.status, reply.text
-    assert bad.named in reply.text
-    assert server.ready()
+    check_rejected(server, "/forecast", bad)
 
 
 def test_health_readiness_and_metrics(server: Server) -> None:
-    assert server.get("/healthz").status == 200
-    assert server.get("/readyz").status == 200
-    metrics = server.get("/metrics")
-    assert metrics.status == 200 and "bentoml_service_request" in str(metrics.body)
+    check_probes(server)

@@ -1,14 +1,19 @@
-import sys
+import functools
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from agents.agent3.tiny_champion import tiny_customers, train_tiny_champion
 from libs.messages import MAX_BATCH, ChurnAssessment, CustomerFeatures
-from libs.serving.champion import CHAMPION_DIR_VARIABLE, Champion
-from libs.serving.limits import DEFAULT_MAX_BODY_BYTES
-from libs.serving.testing import BadPayload, Server, bad_payloads, serve
+from libs.serving.champion import Champion
+from libs.serving.testing import (
+    BadPayload,
+    Server,
+    bad_payloads,
+    check_probes,
+    check_rejected,
+    served_champion,
+)
 from services.agent3.service import ChurnClassifier
 
 FRAME, _ = tiny_customers(2, seed=3)
@@ -16,26 +21,27 @@ ROWS = [{"customer_id": index + 1, **row} for index, row in enumerate(FRAME.to_d
 
 
 @pytest.fixture(scope="module")
-def champion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Champion]]:
-    directory = tmp_path_factory.mktemp("champion")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CHAMPION_DIR_VARIABLE, str(directory))
-        yield directory, train_tiny_champion(directory, version="2")
-
-
-@pytest.fixture(scope="module")
-def server(champion: tuple[Path, Champion], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    command = [sys.executable, "-m", "bentoml", "serve", "services.agent3.service:ChurnClassifier"]
-    log = tmp_path_factory.mktemp("logs") / "agent3.log"
-    with serve(
-        command, env={CHAMPION_DIR_VARIABLE: str(champion[0]), "PYTHONPATH": str(Path.cwd())}, log=log
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Champion, Server]]:
+    train = functools.partial(train_tiny_champion, version="2")
+    with served_champion(
+        "services.agent3.service:ChurnClassifier", train, tmp_path_factory.mktemp("agent3")
     ) as running:
         yield running
 
 
-def test_in_process_probabilities_match_the_model_and_name_it(champion: tuple[Path, Champion]) -> None:
+@pytest.fixture(scope="module")
+def champion(served: tuple[Champion, Server]) -> Champion:
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def server(served: tuple[Champion, Server]) -> Server:
+    return served[1]
+
+
+def test_in_process_probabilities_match_the_model_and_name_it(champion: Champion) -> None:
     assessments = ChurnClassifier().assess([CustomerFeatures.model_validate(row) for row in ROWS])
-    expected = champion[1].model.predict_proba(FRAME)[:, 1]  # type: ignore[attr-defined]
+    expected = champion.model.predict_proba(FRAME)[:, 1]  # type: ignore[attr-defined]
     assert [assessment.churn_probability for assessment in assessments] == pytest.approx(list(expected))
     assert {assessment.model_version for assessment in assessments} == {"2"}
 
@@ -51,21 +57,13 @@ def test_http_assesses_a_batch_and_recency_raises_the_risk(server: Server) -> No
 
 
 @pytest.mark.parametrize(
-    "bad",
-    bad_payloads("customers", ROWS[0], max_batch=MAX_BATCH, max_body_bytes=DEFAULT_MAX_BODY_BYTES),
-    ids=lambda bad: bad.case,
+    "bad", bad_payloads("customers", ROWS[0], max_batch=MAX_BATCH), ids=lambda bad: bad.case
 )
 def test_bad_payloads_get_a_4xx_naming_the_field_and_the_server_stays_up(
     server: Server, bad: BadPayload
 ) -> None:
-    reply = server.post("/assess", raw=bad.body)
-    assert reply.status == bad.status, reply.text
-    assert bad.named in reply.text
-    assert server.ready()
+    check_rejected(server, "/assess", bad)
 
 
 def test_health_readiness_and_metrics(server: Server) -> None:
-    assert server.get("/healthz").status == 200
-    assert server.get("/readyz").status == 200
-    metrics = server.get("/metrics")
-    assert metrics.status == 200 and "bentoml_service_request" in str(metrics.body)
+    check_probes(server)
