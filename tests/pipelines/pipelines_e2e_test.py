@@ -215,6 +215,8 @@ def test_bad_raw_data_stops_at_validation_and_loses_nothing(
     original = raw.read_bytes()
     features = repo / "data/agent3/features.parquet"
     features_hash = sha256(features)
+    report = repo / "data/agent3/validation.json"
+    report_hash = sha256(report)
     champion_before = champion_version(repo, "agent3")
     customers = corrupt(pd.read_parquet(raw), defect)
     raw.chmod(0o644)
@@ -231,6 +233,7 @@ def test_bad_raw_data_stops_at_validation_and_loses_nothing(
         assert named in output, output
         assert stages_run(result.stdout) <= {"pipelines/agent3/dvc.yaml:validate"}
         assert sha256(features) == features_hash
+        assert sha256(report) == report_hash, "the last good validation report was lost"
         assert champion_version(repo, "agent3") == champion_before
     finally:
         raw.unlink()
