@@ -1,7 +1,9 @@
 # BUILD-file macros (loaded by [GLOBAL].build_file_prelude_globs in pants.toml).
 
 
-def serving_image(*, directory, service, resolve, dependencies, repository, bundle=None, port=3000):
+def serving_image(
+    *, directory, service, resolve, dependencies, repository, bundle=None, port=3000, image_dependencies=()
+):
     """A BentoML service as a layered Docker image built from PEXes, not `bentoml containerize`.
 
     Two PEXes of the same service: third-party requirements only, and the project's sources only.
@@ -31,7 +33,7 @@ def serving_image(*, directory, service, resolve, dependencies, repository, bund
         name="image",
         repository=repository,
         image_tags=["latest"],
-        dependencies=[":serve-deps", ":serve-srcs"] + ([bundle] if bundle else []),
+        dependencies=[":serve-deps", ":serve-srcs", *image_dependencies] + ([bundle] if bundle else []),
         instructions=[
             "ARG BASE_IMAGE=python:3.11-slim",
             "FROM ${BASE_IMAGE} AS deps",
@@ -67,10 +69,13 @@ def agent(*, name, service_class):
     `services/<name>/service.py:<service_class>`.
     """
     directory = f"agents/{name}"
+    config = f"pipelines/{name}:config"  # dvc.yaml and params.yaml: a change there is a change to this agent
     python_sources(name=name, resolve=name, dependencies=[":sql"])
-    python_tests(name="tests", resolve=name)
+    python_tests(name="tests", resolve=name, dependencies=[config])
     resources(name="sql", sources=["*.sql"])
-    pex_binary(name="pipeline", entry_point="__main__.py", resolve=name, execution_mode="venv")
+    pex_binary(
+        name="pipeline", entry_point="__main__.py", resolve=name, execution_mode="venv", dependencies=[config]
+    )
     # A real model trained in seconds, bundled like the export stage: for the services' tests.
     pex_binary(name="tiny-champion", entry_point="tiny_champion.py", resolve=name, execution_mode="venv")
     # The champion bundle the export stage writes (DVC outputs, git-ignored, visible to Pants).
@@ -82,4 +87,5 @@ def agent(*, name, service_class):
         dependencies=[f"services/{name}/service.py"],
         repository=f"mlops/{name}",
         bundle=":champion",
+        image_dependencies=[config],
     )
