@@ -53,7 +53,7 @@ def serving_image(
             f"EXPOSE {port}",
             "HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD"
             ' ["/app/venv/bin/python", "-c",'
-            f' "import urllib.request; urllib.request.urlopen(\'http://127.0.0.1:{port}/readyz\', timeout=2)"]',
+            f" \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/readyz', timeout=2)\"]",
             'ENTRYPOINT ["/app/venv/pex"]',
             f'CMD ["serve", "{service}", "--host", "0.0.0.0", "--port", "{port}"]',
         ],
@@ -70,11 +70,16 @@ def agent(*, name, service_class):
     """
     directory = f"agents/{name}"
     config = f"pipelines/{name}:config"  # dvc.yaml and params.yaml: a change there is a change to this agent
+    runner = "pipelines:stage"  # every stage runs through it
     python_sources(name=name, resolve=name, dependencies=[":sql"])
     python_tests(name="tests", resolve=name, dependencies=[config])
     resources(name="sql", sources=["*.sql"])
     pex_binary(
-        name="pipeline", entry_point="__main__.py", resolve=name, execution_mode="venv", dependencies=[config]
+        name="pipeline",
+        entry_point="__main__.py",
+        resolve=name,
+        execution_mode="venv",
+        dependencies=[config, runner],
     )
     # A real model trained in seconds, bundled like the export stage: for the services' tests.
     pex_binary(name="tiny-champion", entry_point="tiny_champion.py", resolve=name, execution_mode="venv")

@@ -1,0 +1,104 @@
+"""What a change since a base ref affects: tests to run, pipelines to repro, images to package.
+
+    python3 .ci/affected.py --since origin/main          # for people
+    python3 .ci/affected.py --since origin/main --json   # for CI
+
+One graph for code and data: Pants' `--changed-since`/`--changed-dependents=transitive` over a
+build graph in which every agent owns its dvc.yaml, params.yaml and SQL, so no file list is kept
+here. A pipeline is affected when its agent's pipeline program is (its code, libs it imports, its
+params, the stage runner); a change to the data generator affects every pipeline, since all of
+them start from the generated data. Standard library only: it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_GENERATOR = "libs/datagen:generate"
+
+
+@dataclass(frozen=True)
+class Affected:
+    since: str
+    tests: list[str]
+    pipelines: list[str]
+    images: list[str]
+
+
+def changed(since: str, target_types: str, *, pants: list[str]) -> list[str]:
+    command = [
+        *pants,
+        f"--changed-since={since}",
+        "--changed-dependents=transitive",
+        f"--filter-target-type={target_types}",
+        "list",
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"affected: {' '.join(command)} failed:\n{result.stderr}")
+    return sorted({line.strip() for line in result.stdout.splitlines() if line.strip()})
+
+
+def agent_pipelines() -> list[str]:
+    return sorted(
+        str(path.relative_to(ROOT))
+        for path in ROOT.glob("pipelines/*/dvc.yaml")
+        if path.parent.name != "data"
+    )
+
+
+def pipelines_for(programs: list[str]) -> list[str]:
+    """dvc.yaml files to repro: one per affected `agents/<agent>:pipeline` program."""
+    if DATA_GENERATOR in programs:
+        return agent_pipelines()
+    agents = {
+        program.split(":")[0].removeprefix("agents/") for program in programs if program.endswith(":pipeline")
+    }
+    return sorted(
+        f"pipelines/{agent}/dvc.yaml"
+        for agent in agents
+        if (ROOT / "pipelines" / agent / "dvc.yaml").is_file()
+    )
+
+
+def affected(since: str, *, pants: list[str]) -> Affected:
+    tests = [address for address in changed(since, "python_test", pants=pants) if ":" in address]
+    programs = changed(since, "pex_binary", pants=pants)
+    images = changed(since, "docker_image", pants=pants)
+    return Affected(since=since, tests=tests, pipelines=pipelines_for(programs), images=images)
+
+
+def describe(result: Affected) -> str:
+    lines = [f"Affected since {result.since}:"]
+    for title, items in (
+        ("tests to run", result.tests),
+        ("pipelines to repro", result.pipelines),
+        ("images to package", result.images),
+    ):
+        lines.append(f"  {title} ({len(items)})")
+        lines.extend(f"    {item}" for item in items)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--since", required=True, help="base ref, e.g. origin/main or HEAD~1")
+    parser.add_argument("--json", action="store_true", help="print JSON for CI")
+    args = parser.parse_args(argv)
+    pants = [str(ROOT / "pants"), *os.environ.get("MLOPS_AFFECTED_PANTS_ARGS", "").split()]
+    result = affected(args.since, pants=pants)
+    print(json.dumps(asdict(result), indent=2) if args.json else describe(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
