@@ -10,7 +10,15 @@ import time
 import urllib.error
 import urllib.request
 
-DAY = {"store_id": 1, "product_id": 2, "lag_1": 3.0, "lag_7": 4.0, "day_of_week": 2, "month": 5, "promo_share": 0.1}
+DAY = {
+    "store_id": 1,
+    "product_id": 2,
+    "lag_1": 3.0,
+    "lag_7": 4.0,
+    "day_of_week": 2,
+    "month": 5,
+    "promo_share": 0.1,
+}
 
 
 def wait_ready(url: str, timeout_s: float = 120) -> None:
@@ -42,9 +50,13 @@ def main() -> int:
     wait_ready(args.agent2)
     forecast = post(f"{args.agent2}/forecast", {"rows": [DAY]})
     assert isinstance(forecast, list) and forecast[0]["model_name"] == "agent2-demand-forecaster", forecast
-    print(f"agent2 image: forecast {forecast[0]['predicted_quantity']:.2f} by v{forecast[0]['model_version']}")
+    print(
+        f"agent2 image: forecast {forecast[0]['predicted_quantity']:.2f} by v{forecast[0]['model_version']}"
+    )
     wait_ready(args.coordinator)
-    plan = post(f"{args.coordinator}/plan_restock", {"days": [DAY, {**DAY, "day_of_week": 3}], "on_hand": 1.0})
+    plan = post(
+        f"{args.coordinator}/plan_restock", {"days": [DAY, {**DAY, "day_of_week": 3}], "on_hand": 1.0}
+    )
     assert isinstance(plan, dict) and plan["model_name"] == "agent2-demand-forecaster", plan
     print(f"coordinator image: {plan['action']} {plan['restock_quantity']} ({plan['reason']})")
     return 0
