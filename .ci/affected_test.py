@@ -1,0 +1,101 @@
+"""The affected-only mapping, checked in a temporary git copy of this tree: each change is
+committed there and `.ci/affected.py --since HEAD~1` must report exactly what it touches.
+
+    python3 .ci/affected_test.py      (run by .ci/run; standard library only)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import unittest
+from collections.abc import Callable
+from pathlib import Path
+
+SOURCE = Path(__file__).resolve().parent.parent
+AGENTS = ("agent1", "agent2", "agent3")
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+class AffectedMapping(unittest.TestCase):
+    repo: Path
+    scratch: str
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.scratch = tempfile.mkdtemp(prefix="affected-")
+        cls.repo = Path(cls.scratch) / "repo"
+        subprocess.run(["git", "clone", "-q", str(SOURCE), str(cls.repo)], check=True)
+        git(cls.repo, "config", "user.email", "ci@example.invalid")
+        git(cls.repo, "config", "user.name", "ci")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        subprocess.run(
+            [str(cls.repo / "pants"), "kill-pantsd"], cwd=cls.repo, capture_output=True, check=False
+        )
+        shutil.rmtree(cls.scratch, ignore_errors=True)
+
+    def affected_by(self, path: str, edit: Callable[[str], str]) -> dict[str, list[str]]:
+        target = self.repo / path
+        target.write_text(edit(target.read_text()))
+        git(self.repo, "commit", "-qam", f"change {path}")
+        try:
+            result = subprocess.run(
+                ["python3", ".ci/affected.py", "--since", "HEAD~1", "--json"],
+                cwd=self.repo,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        finally:
+            git(self.repo, "reset", "-q", "--hard", "HEAD~1")
+        report: dict[str, list[str]] = json.loads(result.stdout)
+        return report
+
+    def agents_in(self, addresses: list[str]) -> set[str]:
+        return {agent for agent in AGENTS for address in addresses if address.startswith(f"agents/{agent}")}
+
+    def test_a_shared_lib_reaches_exactly_the_agents_that_import_it(self) -> None:
+        # libs/features (the formula transformer) is imported by agent3's model only.
+        report = self.affected_by("libs/features/formula_parser.py", lambda text: text + "\n# touched\n")
+        self.assertEqual(self.agents_in(report["tests"]), {"agent3"})
+        self.assertEqual(report["pipelines"], ["pipelines/agent3/dvc.yaml"])
+        self.assertEqual(report["images"], ["agents/agent3:image"])
+
+    def test_agent2_code_reaches_agent2_only(self) -> None:
+        report = self.affected_by("agents/agent2/model.py", lambda text: text + "\n# touched\n")
+        self.assertEqual(self.agents_in(report["tests"]), {"agent2"})
+        self.assertIn("services/agent2/service_test.py:tests", report["tests"])
+        self.assertFalse([test for test in report["tests"] if "agent1" in test or "agent3" in test])
+        self.assertEqual(report["pipelines"], ["pipelines/agent2/dvc.yaml"])
+        self.assertEqual(report["images"], ["agents/agent2:image"])
+
+    def test_agent3_params_reach_agent3_only(self) -> None:
+        report = self.affected_by("pipelines/agent3/params.yaml", lambda text: text + "# touched\n")
+        self.assertEqual(self.agents_in(report["tests"]), {"agent3"})
+        self.assertFalse([test for test in report["tests"] if "agent1" in test or "agent2" in test])
+        self.assertEqual(report["pipelines"], ["pipelines/agent3/dvc.yaml"])
+        self.assertEqual(report["images"], ["agents/agent3:image"])
+
+    def test_a_lockfile_reaches_every_target_of_its_resolve(self) -> None:
+        report = self.affected_by("3rdparty/python/agent1.lock", lambda text: text + "\n")
+        self.assertIn("agents/agent1/model_test.py:tests", report["tests"])
+        self.assertIn("libs/settings/settings_test.py:tests@resolve=agent1", report["tests"])
+        self.assertNotIn("libs/settings/settings_test.py:tests@resolve=agent2", report["tests"])
+        self.assertEqual(report["pipelines"], ["pipelines/agent1/dvc.yaml"])
+        self.assertEqual(report["images"], ["agents/agent1:image"])
+
+    def test_the_readme_reaches_nothing(self) -> None:
+        report = self.affected_by("README.md", lambda text: text + "\nTouched.\n")
+        self.assertEqual(report, {"since": "HEAD~1", "tests": [], "pipelines": [], "images": []})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
