@@ -1,0 +1,135 @@
+"""Affected-only CI path against the full path, for a one-agent change, side by side in one run.
+
+    python3 bench/affected_vs_full.py [--repeat 3] [--modes cold,warm]
+
+In a temporary git copy of this tree, one line of agents/agent2/model.py is changed and committed.
+Then, alternating so machine noise hits both alike:
+  affected:  .ci/affected.py --since HEAD~1, then `test` of the tests it lists and `package` of the
+             affected PEXes (what the pull-request workflow runs);
+  full:      `test ::` and `package` of every PEX.
+"warm" reuses Pants' local cache (a laptop or CI runner that built main before); "cold" disables
+it (`--no-local-cache`), so every test and PEX really runs. Images are left out of both paths:
+they need a Docker engine and trained champions, and would add the same work to each side.
+Prints medians and the affected/full ratio; writes bench/results/affected_vs_full.{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SOURCE = Path(__file__).resolve().parent.parent
+RESULTS = SOURCE / "bench" / "results"
+CHANGED = "agents/agent2/model.py"
+
+
+def run(repo: Path, *command: str) -> str:
+    result = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def clone_with_change(scratch: Path) -> Path:
+    repo = scratch / "repo"
+    subprocess.run(["git", "clone", "-q", str(SOURCE), str(repo)], check=True)
+    target = repo / CHANGED
+    target.write_text(target.read_text() + "\n# a one-line change\n")
+    run(
+        repo,
+        "git",
+        "-c",
+        "user.email=bench@example.invalid",
+        "-c",
+        "user.name=bench",
+        "commit",
+        "-qam",
+        "one",
+    )
+    return repo
+
+
+def affected_path(repo: Path, flags: list[str]) -> None:
+    report = json.loads(run(repo, "python3", ".ci/affected.py", "--since", "HEAD~1", "--json"))
+    if report["tests"]:
+        run(repo, "./pants", *flags, "test", *report["tests"])
+    changed = ["--changed-since=HEAD~1", "--changed-dependents=transitive", "--filter-target-type=pex_binary"]
+    run(repo, "./pants", *flags, *changed, "package")
+
+
+def full_path(repo: Path, flags: list[str]) -> None:
+    run(repo, "./pants", *flags, "test", "::")
+    run(repo, "./pants", *flags, "--filter-target-type=pex_binary", "package", "::")
+
+
+def timed(step: Callable[[Path, list[str]], None], repo: Path, flags: list[str]) -> float:
+    started = time.perf_counter()
+    step(repo, flags)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", default="warm,cold")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-affected-"))
+    rows = []
+    try:
+        repo = clone_with_change(scratch)
+        full_path(repo, [])  # prime: warm means main was built before
+        for mode in args.modes.split(","):
+            flags = ["--no-local-cache"] if mode == "cold" else []
+            samples: dict[str, list[float]] = {"affected": [], "full": []}
+            for _ in range(args.repeat):
+                samples["affected"].append(timed(affected_path, repo, flags))
+                samples["full"].append(timed(full_path, repo, flags))
+            affected, full = (statistics.median(samples[name]) for name in ("affected", "full"))
+            rows.append(
+                {
+                    "mode": mode,
+                    "runs": args.repeat,
+                    "affected_median_s": round(affected, 1),
+                    "full_median_s": round(full, 1),
+                    "ratio": round(affected / full, 3),
+                    "samples_s": {
+                        name: [round(value, 1) for value in values] for name, values in samples.items()
+                    },
+                }
+            )
+            print(
+                f"{mode}: affected {affected:.1f}s, full {full:.1f}s, ratio {affected / full:.2f}", flush=True
+            )
+    finally:
+        subprocess.run(["./pants", "kill-pantsd"], cwd=scratch / "repo", capture_output=True, check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "affected_vs_full.json").write_text(
+        json.dumps({"change": CHANGED, "rows": rows}, indent=2) + "\n"
+    )
+    table = [
+        f"# Affected-only vs full CI path (one-line change in `{CHANGED}`)",
+        "",
+        "| mode | runs | affected (median s) | full (median s) | affected / full |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            "| {mode} | {runs} | {affected_median_s} | {full_median_s} | {ratio} |".format(**row)
+            for row in rows
+        ),
+    ]
+    (RESULTS / "affected_vs_full.md").write_text("\n".join(table) + "\n")
+    print("\n".join(table))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
