@@ -1,6 +1,6 @@
 """Affected-only CI path against the full path, for a one-agent change, side by side in one run.
 
-    python3 bench/affected_vs_full.py [--repeat 3] [--modes cold,warm]
+    python3 bench/affected_vs_full.py [--repeat 3] [--cold-repeat 1] [--modes warm,cold]
 
 In a temporary git copy of this tree, one line of agents/agent2/model.py is changed and committed.
 Then, alternating so machine noise hits both alike:
@@ -79,7 +79,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="warm runs per path")
+    parser.add_argument(
+        "--cold-repeat", type=int, default=1, help="cold runs per path (each reruns every test)"
+    )
     parser.add_argument("--modes", default="warm,cold")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-affected-"))
@@ -90,14 +93,15 @@ def main() -> int:
         for mode in args.modes.split(","):
             flags = ["--no-local-cache"] if mode == "cold" else []
             samples: dict[str, list[float]] = {"affected": [], "full": []}
-            for _ in range(args.repeat):
+            repeat = args.cold_repeat if mode == "cold" else args.repeat
+            for _ in range(repeat):
                 samples["affected"].append(timed(affected_path, repo, flags))
                 samples["full"].append(timed(full_path, repo, flags))
             affected, full = (statistics.median(samples[name]) for name in ("affected", "full"))
             rows.append(
                 {
                     "mode": mode,
-                    "runs": args.repeat,
+                    "runs": repeat,
                     "affected_median_s": round(affected, 1),
                     "full_median_s": round(full, 1),
                     "ratio": round(affected / full, 3),
