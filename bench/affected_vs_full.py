@@ -8,7 +8,8 @@ Then, alternating so machine noise hits both alike:
              affected PEXes (what the pull-request workflow runs);
   full:      `test ::` and `package` of every PEX.
 "warm" reuses Pants' local cache (a laptop or CI runner that built main before); "cold" disables
-it (`--no-local-cache`), so every test and PEX really runs. Images are left out of both paths:
+it (`--no-local-cache`), so every test and PEX really runs. Both run without pantsd, whose
+in-memory memo would otherwise hand the second path the first one's results. Images are left out of both paths:
 they need a Docker engine and trained champions, and would add the same work to each side.
 Prints medians and the affected/full ratio; writes bench/results/affected_vs_full.{md,json}.
 """
@@ -91,7 +92,8 @@ def main() -> int:
         repo = clone_with_change(scratch)
         full_path(repo, [])  # prime: warm means main was built before
         for mode in args.modes.split(","):
-            flags = ["--no-local-cache"] if mode == "cold" else []
+            # No pantsd: its in-memory memo would let whichever path runs second reuse the first's work.
+            flags = ["--no-pantsd", *(["--no-local-cache"] if mode == "cold" else [])]
             samples: dict[str, list[float]] = {"affected": [], "full": []}
             repeat = args.cold_repeat if mode == "cold" else args.repeat
             for _ in range(repeat):
