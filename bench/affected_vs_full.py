@@ -9,8 +9,8 @@ Then, alternating so machine noise hits both alike:
   full:      `test ::` and `package` of every PEX.
 "warm" reuses Pants' local cache (a laptop or CI runner that built main before); "cold" disables
 it (`--no-local-cache`), so every test and PEX really runs. Both run without pantsd, whose
-in-memory memo would otherwise hand the second path the first one's results. Images are left out of both paths:
-they need a Docker engine and trained champions, and would add the same work to each side.
+in-memory memo would otherwise hand the second path the first one's results. Images are left out
+of both paths: they need a Docker engine and trained champions, and would add the same work to each side.
 Prints medians and the affected/full ratio; writes bench/results/affected_vs_full.{md,json}.
 """
 
