@@ -74,6 +74,8 @@ def agent(*, name, service_class):
     python_sources(name=name, resolve=name, dependencies=[":sql"])
     python_tests(name="tests", resolve=name, dependencies=[config])
     resources(name="sql", sources=["*.sql"])
+    # What this agent's dvc.yaml hashes, as files its end-to-end pipeline test copies.
+    files(name="pipeline-inputs", sources=["*.py", "*.sql"])
     pex_binary(
         name="pipeline",
         entry_point="__main__.py",
