@@ -32,18 +32,26 @@ class Affected:
     images: list[str]
 
 
-def changed(since: str, target_types: str, *, pants: list[str]) -> list[str]:
+REPORTED_TYPES = ("python_test", "pex_binary", "docker_image")
+
+
+def changed(since: str, *, pants: list[str]) -> dict[str, list[str]]:
+    """Addresses changed since `since` or depending on a changed one, by target type (one Pants run)."""
     command = [
         *pants,
         f"--changed-since={since}",
         "--changed-dependents=transitive",
-        f"--filter-target-type={target_types}",
-        "list",
+        f"--filter-target-type={','.join(REPORTED_TYPES)}",
+        "peek",
+        "--exclude-defaults",
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"affected: {' '.join(command)} failed:\n{result.stderr}")
-    return sorted({line.strip() for line in result.stdout.splitlines() if line.strip()})
+    by_type: dict[str, set[str]] = {target_type: set() for target_type in REPORTED_TYPES}
+    for target in json.loads(result.stdout or "[]"):
+        by_type[target["target_type"]].add(target["address"])
+    return {target_type: sorted(addresses) for target_type, addresses in by_type.items()}
 
 
 def agent_pipelines() -> list[str]:
@@ -69,10 +77,14 @@ def pipelines_for(programs: list[str]) -> list[str]:
 
 
 def affected(since: str, *, pants: list[str]) -> Affected:
-    tests = [address for address in changed(since, "python_test", pants=pants) if ":" in address]
-    programs = changed(since, "pex_binary", pants=pants)
-    images = changed(since, "docker_image", pants=pants)
-    return Affected(since=since, tests=tests, pipelines=pipelines_for(programs), images=images)
+    targets = changed(since, pants=pants)
+    tests = [address for address in targets["python_test"] if ":" in address]
+    return Affected(
+        since=since,
+        tests=tests,
+        pipelines=pipelines_for(targets["pex_binary"]),
+        images=targets["docker_image"],
+    )
 
 
 def describe(result: Affected) -> str:

@@ -2,15 +2,18 @@
 
     python3 bench/affected_vs_full.py [--repeat 3] [--cold-repeat 1] [--modes warm,cold]
 
-In a temporary git copy of this tree, one line of agents/agent2/model.py is changed and committed.
-Then, alternating so machine noise hits both alike:
+In a temporary git copy of this tree, before every sample of either path, a new one-line change
+to agents/agent2/model.py is committed on top of main, so no sample reuses a result computed for
+another sample's change. Alternating so machine noise hits both alike:
   affected:  .ci/affected.py --since HEAD~1, then `test` of the tests it lists and `package` of the
              affected PEXes (what the pull-request workflow runs);
   full:      `test ::` and `package` of every PEX.
-"warm" reuses Pants' local cache (a laptop or CI runner that built main before); "cold" disables
-it (`--no-local-cache`), so every test and PEX really runs. Both run without pantsd, whose
-in-memory memo would otherwise hand the second path the first one's results. Images are left out
-of both paths: they need a Docker engine and trained champions, and would add the same work to each side.
+"warm" reuses Pants' local cache primed by main (a laptop or CI runner that built main before):
+both paths then rerun the same changed tests, and the full path adds only cache look-ups. "cold"
+disables it (`--no-local-cache`: a fresh runner), so every test and PEX really runs. Both run
+without pantsd, whose in-memory memo would otherwise hand one path the other's results. Images are
+left out of both paths: they need a Docker engine and trained champions, and would add the same
+work to each side.
 Prints medians and the affected/full ratio; writes bench/results/affected_vs_full.{md,json}.
 """
 
@@ -38,27 +41,35 @@ def run(repo: Path, *command: str) -> str:
     return result.stdout
 
 
-def clone_with_change(scratch: Path) -> Path:
+def clone(scratch: Path) -> Path:
     repo = scratch / "repo"
     subprocess.run(["git", "clone", "-q", str(SOURCE), str(repo)], check=True)
-    target = repo / CHANGED
-    target.write_text(target.read_text() + "\n# a one-line change\n")
-    run(
-        repo,
-        "git",
-        "-c",
-        "user.email=bench@example.invalid",
-        "-c",
-        "user.name=bench",
-        "commit",
-        "-qam",
-        "one",
-    )
+    run(repo, "git", "config", "user.email", "bench@example.invalid")
+    run(repo, "git", "config", "user.name", "bench")
     return repo
 
 
+def commit_new_change(repo: Path, sample: int) -> None:
+    """A one-line change of agent2's model, new for every sample, committed on top of main."""
+    run(repo, "git", "reset", "-q", "--hard", "origin/HEAD")
+    target = repo / CHANGED
+    target.write_text(target.read_text() + f"\n# a one-line change ({sample})\n")
+    run(repo, "git", "commit", "-qam", f"change {sample}")
+
+
 def affected_path(repo: Path, flags: list[str]) -> None:
-    report = json.loads(run(repo, "python3", ".ci/affected.py", "--since", "HEAD~1", "--json"))
+    report = json.loads(
+        run(
+            repo,
+            "env",
+            f"MLOPS_AFFECTED_PANTS_ARGS={' '.join(flags)}",
+            "python3",
+            ".ci/affected.py",
+            "--since",
+            "HEAD~1",
+            "--json",
+        )
+    )
     if report["tests"]:
         run(repo, "./pants", *flags, "test", *report["tests"])
     changed = ["--changed-since=HEAD~1", "--changed-dependents=transitive", "--filter-target-type=pex_binary"]
@@ -89,16 +100,19 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench-affected-"))
     rows = []
     try:
-        repo = clone_with_change(scratch)
+        repo = clone(scratch)
         full_path(repo, [])  # prime: warm means main was built before
+        sample = 0
         for mode in args.modes.split(","):
             # No pantsd: its in-memory memo would let whichever path runs second reuse the first's work.
             flags = ["--no-pantsd", *(["--no-local-cache"] if mode == "cold" else [])]
             samples: dict[str, list[float]] = {"affected": [], "full": []}
             repeat = args.cold_repeat if mode == "cold" else args.repeat
             for _ in range(repeat):
-                samples["affected"].append(timed(affected_path, repo, flags))
-                samples["full"].append(timed(full_path, repo, flags))
+                for name, path in (("affected", affected_path), ("full", full_path)):
+                    sample += 1
+                    commit_new_change(repo, sample)
+                    samples[name].append(timed(path, repo, flags))
             affected, full = (statistics.median(samples[name]) for name in ("affected", "full"))
             rows.append(
                 {
