@@ -48,6 +48,11 @@ def stages_run(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
+def training_stages(agent: str) -> set[str]:
+    """What a change to an agent's `train` params must rerun, and nothing else."""
+    return {f"pipelines/{agent}/dvc.yaml:{stage}" for stage in ("train", "evaluate", "register", "export")}
+
+
 def edit_params(path: Path, section: str, key: str, value: object) -> None:
     params = yaml.safe_load(path.read_text())
     params[section][key] = value
