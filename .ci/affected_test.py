@@ -84,6 +84,12 @@ class AffectedMapping(unittest.TestCase):
         self.assertEqual(report["pipelines"], ["pipelines/agent3/dvc.yaml"])
         self.assertEqual(report["images"], ["agents/agent3:image"])
 
+    def test_a_model_card_reaches_its_image_only(self) -> None:
+        # The model card ships in the image (/app/MODEL_CARD.md); no test or pipeline reads it.
+        report = self.affected_by("agents/agent1/README.md", lambda text: text + "\nTouched.\n")
+        expected = {"since": "HEAD~1", "tests": [], "pipelines": [], "images": ["agents/agent1:image"]}
+        self.assertEqual(report, expected)
+
     def test_a_lockfile_reaches_every_target_of_its_resolve(self) -> None:
         report = self.affected_by("3rdparty/python/agent1.lock", lambda text: text + "\n")
         self.assertIn("agents/agent1/model_test.py:tests", report["tests"])

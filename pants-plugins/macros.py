@@ -2,14 +2,24 @@
 
 
 def serving_image(
-    *, directory, service, resolve, dependencies, repository, bundle=None, port=3000, image_dependencies=()
+    *,
+    directory,
+    service,
+    resolve,
+    dependencies,
+    repository,
+    bundle=None,
+    model_card=None,
+    port=3000,
+    image_dependencies=(),
 ):
     """A BentoML service as a layered Docker image built from PEXes, not `bentoml containerize`.
 
     Two PEXes of the same service: third-party requirements only, and the project's sources only.
     Each becomes a venv in its own build stage, so a code change rebuilds one thin layer and the
     requirements layer stays cached. A third, complete PEX (`:serve`) runs the service outside Docker.
-    `bundle` names a `files` target with the champion bundle, copied to /app/champion.
+    `bundle` names a `files` target with the champion bundle, copied to /app/champion;
+    `model_card` a `file` target with the agent's README, copied to /app/MODEL_CARD.md.
     """
     prefix = directory.replace("/", ".")
     common = dict(
@@ -29,11 +39,13 @@ def serving_image(
             "RUN test -f /app/champion/model.skops && test -f /app/champion/champion.json"
             " || { echo 'no champion bundle: run ./lifecycle (or dvc repro) before packaging' >&2; exit 1; }",
         ]
+    card_lines = [f"COPY {directory}/README.md /app/MODEL_CARD.md"] if model_card else []
     docker_image(
         name="image",
         repository=repository,
         image_tags=["latest"],
-        dependencies=[":serve-deps", ":serve-srcs", *image_dependencies] + ([bundle] if bundle else []),
+        dependencies=[":serve-deps", ":serve-srcs", *image_dependencies]
+        + [target for target in (bundle, model_card) if target],
         instructions=[
             "ARG BASE_IMAGE=python:3.11-slim",
             "FROM ${BASE_IMAGE} AS deps",
@@ -48,6 +60,7 @@ def serving_image(
             "COPY --from=deps /app/venv /app/venv",
             "COPY --from=srcs /app/venv /app/venv",
             *bundle_lines,
+            *card_lines,
             # A numeric user needs no passwd entry, so any base image works.
             "USER 65532:65532",
             f"EXPOSE {port}",
@@ -87,6 +100,8 @@ def agent(*, name, service_class):
     pex_binary(name="tiny-champion", entry_point="tiny_champion.py", resolve=name, execution_mode="venv")
     # The champion bundle the export stage writes (DVC outputs, git-ignored, visible to Pants).
     files(name="champion", sources=["champion/*"])
+    # The model card: what the model is, how it is evaluated and gated. Shipped in the image.
+    file(name="model-card", source="README.md")
     serving_image(
         directory=directory,
         service=f"services.{name}.service:{service_class}",
@@ -94,5 +109,6 @@ def agent(*, name, service_class):
         dependencies=[f"services/{name}/service.py"],
         repository=f"mlops/{name}",
         bundle=":champion",
+        model_card=":model-card",
         image_dependencies=[config],
     )

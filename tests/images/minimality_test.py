@@ -134,3 +134,4 @@ def test_image_file_list_holds_only_the_service(shipped: Shipped) -> None:
     assert not [path for path in project if path.endswith("_test.py")]
     if shipped.repository != "mlops/coordinator":
         assert "app/champion/model.skops" in files and "app/champion/champion.json" in files
+        assert "app/MODEL_CARD.md" in files
