@@ -24,13 +24,18 @@ import json
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as `python3 bench/affected_vs_full.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.report import write_results
+
 SOURCE = Path(__file__).resolve().parent.parent
-RESULTS = SOURCE / "bench" / "results"
 CHANGED = "agents/agent2/model.py"
 
 
@@ -98,7 +103,7 @@ def main() -> int:
     parser.add_argument("--modes", default="warm,cold")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-affected-"))
-    rows = []
+    rows: list[dict[str, object]] = []
     try:
         repo = clone(scratch)
         full_path(repo, [])  # prime: warm means main was built before
@@ -121,9 +126,10 @@ def main() -> int:
                     "affected_median_s": round(affected, 1),
                     "full_median_s": round(full, 1),
                     "ratio": round(affected / full, 3),
-                    "samples_s": {
-                        name: [round(value, 1) for value in values] for name, values in samples.items()
-                    },
+                    "samples_s": "; ".join(
+                        f"{name} " + ", ".join(f"{value:.1f}" for value in values)
+                        for name, values in samples.items()
+                    ),
                 }
             )
             print(
@@ -132,22 +138,19 @@ def main() -> int:
     finally:
         subprocess.run(["./pants", "kill-pantsd"], cwd=scratch / "repo", capture_output=True, check=False)
         shutil.rmtree(scratch, ignore_errors=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "affected_vs_full.json").write_text(
-        json.dumps({"change": CHANGED, "rows": rows}, indent=2) + "\n"
+    write_results(
+        "affected_vs_full",
+        f"Affected-only vs full CI path (one-line change in `{CHANGED}`)",
+        ["mode", "runs", "affected_median_s", "full_median_s", "ratio", "samples_s"],
+        rows,
+        notes=[
+            "affected: `.ci/affected.py`, then `test` of the tests it lists and `package` of the affected"
+            " PEXes; full: `test ::` and `package` of every PEX. Both without pantsd.",
+            "warm: Pants' local cache primed by main; cold: `--no-local-cache` (a runner with no cache).",
+        ],
+        tool_versions={"pants": run(SOURCE, "./pants", "--version").strip()},
+        extra={"change": CHANGED},
     )
-    table = [
-        f"# Affected-only vs full CI path (one-line change in `{CHANGED}`)",
-        "",
-        "| mode | runs | affected (median s) | full (median s) | affected / full |",
-        "| --- | --- | --- | --- | --- |",
-        *(
-            "| {mode} | {runs} | {affected_median_s} | {full_median_s} | {ratio} |".format(**row)
-            for row in rows
-        ),
-    ]
-    (RESULTS / "affected_vs_full.md").write_text("\n".join(table) + "\n")
-    print("\n".join(table))
     return 0
 
 
