@@ -33,6 +33,8 @@ class Affected:
 
 
 REPORTED_TYPES = ("python_test", "pex_binary", "docker_image")
+# Baselines that only benchmarks build (bench/artifacts' monolith): never a pull request's work.
+BENCHMARK_TAG = "benchmark"
 
 
 def changed(since: str, *, pants: list[str]) -> dict[str, list[str]]:
@@ -42,6 +44,7 @@ def changed(since: str, *, pants: list[str]) -> dict[str, list[str]]:
         f"--changed-since={since}",
         "--changed-dependents=transitive",
         f"--filter-target-type={','.join(REPORTED_TYPES)}",
+        f"--filter-tag-regex=-^{BENCHMARK_TAG}$",
         "peek",
         "--exclude-defaults",
     ]
