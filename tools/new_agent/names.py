@@ -36,11 +36,11 @@ def check_name(name: str, *, root: Path, resolves: list[str]) -> None:
         )
     if keyword.iskeyword(name):
         raise Refusal(f"{name!r} is a Python keyword and cannot name a package")
-    if name in resolves:
-        raise Refusal(f"{name!r} is already a resolve in pants.toml")
     taken = [path for path in owned_paths(name) if (root / path).exists()]
     if taken:
         raise Refusal(f"an agent named {name!r} exists already: {', '.join(taken)}")
+    if name in resolves:
+        raise Refusal(f"{name!r} is already a resolve in pants.toml")
 
 
 def check_kind(kind: str) -> None:
