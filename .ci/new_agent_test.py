@@ -39,7 +39,8 @@ TELEMETRY_OFF = {
 def run(repo: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     started = time.monotonic()
     result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, check=False)
-    print(f"  [{time.monotonic() - started:5.1f}s] {' '.join(args)[:120]}", file=sys.stderr)
+    if args[0] != "git":
+        print(f"  [{time.monotonic() - started:5.1f}s] {' '.join(args)[:120]}", file=sys.stderr)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
