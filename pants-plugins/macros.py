@@ -1,5 +1,14 @@
 # BUILD-file macros (loaded by [GLOBAL].build_file_prelude_globs in pants.toml).
 
+# Every agent's resolve, in one place: shared libs build in each (`parametrize(*AGENT_RESOLVES)`) and
+# 3rdparty/python/BUILD declares each one's requirements. `./pants run :new-agent` appends here
+# (one quoted name per line, keep the shape); a tuple, since prelude symbols must be hashable.
+AGENT_RESOLVES = (
+    "agent1",
+    "agent2",
+    "agent3",
+)
+
 
 def serving_image(
     *,

@@ -33,20 +33,20 @@ class Shipped:
         return self.directory.replace("/", ".")
 
 
-AGENTS = ("agent1", "agent2", "agent3")
-SHIPPED = [
-    *(
-        Shipped(f"agents/{agent}", f"mlops/{agent}", (f"agents/{agent}", f"services/{agent}", "libs"))
-        for agent in AGENTS
-    ),
-    Shipped("services/coordinator", "mlops/coordinator", ("services/coordinator", "libs")),
-]
-PROJECT_FOLDERS = [f"{top}/{name}/" for top in ("agents", "services") for name in (*AGENTS, "coordinator")]
+def agent_shipped(agent: str) -> Shipped:
+    return Shipped(f"agents/{agent}", f"mlops/{agent}", (f"agents/{agent}", f"services/{agent}", "libs"))
+
+
+COORDINATOR = Shipped("services/coordinator", "mlops/coordinator", ("services/coordinator", "libs"))
+PROJECT_TOPS = ("agents/", "services/")
 
 
 def packaged_here() -> list[Shipped]:
-    """The services whose PEXes this test target packaged (one per target: see BUILD)."""
-    return [shipped for shipped in SHIPPED if (Path(shipped.pex_prefix) / "serve-deps.pex").is_file()]
+    """The services whose PEXes this test target packaged (one per target, every agent: see BUILD)."""
+    pexes = Path().glob("agents.*/serve-deps.pex")
+    agents = sorted(path.parent.name.removeprefix("agents.") for path in pexes)
+    candidates = [*(agent_shipped(agent) for agent in agents), COORDINATOR]
+    return [shipped for shipped in candidates if (Path(shipped.pex_prefix) / "serve-deps.pex").is_file()]
 
 
 def test_this_target_packaged_a_service() -> None:
@@ -75,10 +75,9 @@ def pex_sources(pex: Path) -> list[str]:
 
 
 def forbidden_code(paths: list[str], shipped: Shipped) -> list[str]:
-    """Paths inside another agent's or service's folder."""
+    """Paths inside another agent's or service's folder (any agent, including ones added later)."""
     own = tuple(f"{folder}/" for folder in shipped.own_code)
-    foreign = tuple(folder for folder in PROJECT_FOLDERS if not folder.startswith(own))
-    return sorted(path for path in paths if path.startswith(foreign))
+    return sorted(path for path in paths if path.startswith(PROJECT_TOPS) and not path.startswith(own))
 
 
 @pytest.mark.parametrize("shipped", packaged_here(), ids=lambda shipped: shipped.repository)

@@ -1,0 +1,162 @@
+"""`./pants run :new-agent` end to end, in a temporary git copy of this tree: the refusals change
+nothing; a created agent passes its lint and tests, trains on tiny data with `dvc repro`, gets a
+champion through the gate, is reported by `.ci/affected.py`, and (MLOPS_IMAGE_TEST=1, after
+`source .ci/docker-up`) packages as an image.
+
+    python3 .ci/new_agent_test.py      (run by .ci/run; standard library only)
+
+MLOPS_NEW_AGENT_KIND picks the kind created (default: classifier); each kind's templates are
+also rendered and compiled by tools/new_agent's unit tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+SOURCE = Path(__file__).resolve().parent.parent
+NAME = "scaffolded"
+KIND = os.environ.get("MLOPS_NEW_AGENT_KIND", "classifier")
+MODEL = f"{NAME}-{KIND}"
+# The tiny world of tests/pipelines/workspace.py: seconds to generate and train on.
+TINY_WORLD = {"seed": "7", "n_customers": "300", "n_transactions": "12000", "n_days": "240"}
+TELEMETRY_OFF = {
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "DVC_NO_ANALYTICS": "1",
+}
+
+
+def run(repo: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    started = time.monotonic()
+    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, check=False)
+    if args[0] != "git":
+        print(f"  [{time.monotonic() - started:5.1f}s] {' '.join(args)[:120]}", file=sys.stderr)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def set_params(path: Path, section: str, values: dict[str, str]) -> None:
+    """Edits `key: value` lines under one top-level section of a params.yaml (no YAML parser here)."""
+    lines, current = [], None
+    for line in path.read_text().splitlines():
+        if line and not line.startswith(" "):
+            current = line.rstrip(":")
+        key = line.strip().split(":", 1)[0]
+        if current == section and line.startswith("  ") and key in values:
+            line = f"  {key}: {values[key]}"
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n")
+
+
+class NewAgent(unittest.TestCase):
+    repo: Path
+    scratch: str
+    env: dict[str, str]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.scratch = tempfile.mkdtemp(prefix="new-agent-")
+        cls.repo = Path(cls.scratch) / "repo"
+        subprocess.run(["git", "clone", "-q", str(SOURCE), str(cls.repo)], check=True)
+        subprocess.run(["git", "config", "user.email", "ci@example.invalid"], cwd=cls.repo, check=True)
+        subprocess.run(["git", "config", "user.name", "ci"], cwd=cls.repo, check=True)
+        cls.env = {
+            **{key: value for key, value in os.environ.items() if not key.startswith("MLOPS_")},
+            **TELEMETRY_OFF,
+            "MLOPS_HOME": str(cls.repo / ".local"),
+        }
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        subprocess.run([str(cls.repo / "pants"), "kill-pantsd"], cwd=cls.repo, capture_output=True, check=False)
+        shutil.rmtree(cls.scratch, ignore_errors=True)
+
+    def pants(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run(self.repo, "./pants", *args, env=self.env, check=check)
+
+    def git_status(self) -> str:
+        return run(self.repo, "git", "status", "--porcelain", "--untracked-files=all").stdout
+
+    def refused(self, *args: str, through_pants: bool = False) -> subprocess.CompletedProcess[str]:
+        """Runs the scaffolder expecting a refusal: exit 2, the reason on stderr, the tree untouched."""
+        before = (self.git_status(), run(self.repo, "git", "diff").stdout)
+        if through_pants:
+            result = self.pants("--no-pantsd", "run", ":new-agent", "--", *args, check=False)
+        else:  # the same program without Pants' start-up: it is standard library only
+            result = run(self.repo, sys.executable, "-m", "tools.new_agent", *args, env=self.env, check=False)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn("Nothing was changed", result.stderr)
+        self.assertEqual((self.git_status(), run(self.repo, "git", "diff").stdout), before)
+        return result
+
+    def test_new_agent_end_to_end(self) -> None:
+        with self.subTest("refusals change nothing"):
+            for bad in ("Fraud", "fraud-scorer", "class", "1st", "agent1", "serving", "coordinator", "data"):
+                self.refused(bad, "--kind", KIND)
+            self.assertEqual(self.git_status(), "")
+
+        self.pants("--no-pantsd", "run", ":new-agent", "--", NAME, "--kind", KIND)
+        with self.subTest("the existing name is refused"):
+            self.refused(NAME, "--kind", KIND, through_pants=True)
+        run(self.repo, "git", "add", "-A")
+        run(self.repo, "git", "commit", "-qm", f"new agent {NAME}")
+
+        with self.subTest("BUILD files in step, lint, type checks and tests pass"):
+            self.pants("tailor", "--check", "::")
+            self.pants("lint", "check", "test", f"agents/{NAME}::", f"services/{NAME}::")
+
+        with self.subTest("dvc repro trains on tiny data and a champion is registered"):
+            set_params(self.repo / "pipelines/data/params.yaml", "data", TINY_WORLD)
+            self.pants("package", "libs/datagen:generate", f"agents/{NAME}:pipeline")
+            dvc_env = {**self.env, "MLOPS_STAGE_PEX_DIR": str(self.repo / "dist")}
+            run(self.repo, "./pants", "run", ":dvc", "--", "repro", f"pipelines/{NAME}/dvc.yaml", env=dvc_env)
+            decision = json.loads((self.repo / f"data/{NAME}/registration.json").read_text())
+            self.assertTrue(decision["promoted"], decision)
+            metrics = json.loads((self.repo / f"data/{NAME}/metrics.json").read_text())
+            self.assertIn("baseline", metrics)
+            with sqlite3.connect(self.repo / ".local" / "mlflow.db") as db:
+                aliases = db.execute(
+                    "SELECT alias, version FROM registered_model_aliases WHERE name = ?", (MODEL,)
+                ).fetchall()
+            self.assertEqual(aliases, [("champion", int(decision["challenger_version"]))])
+            exported = json.loads((self.repo / f"agents/{NAME}/champion/champion.json").read_text())
+            self.assertEqual(exported["model_name"], MODEL)
+            run(self.repo, "git", "checkout", "--", "pipelines/data/params.yaml")
+
+        with self.subTest("affected-only CI reports the new agent after a change to its code"):
+            model = self.repo / f"agents/{NAME}/model.py"
+            model.write_text(model.read_text() + "\n# touched\n")
+            run(self.repo, "git", "commit", "-qam", "touch the model")
+            report = json.loads(
+                run(self.repo, sys.executable, ".ci/affected.py", "--since", "HEAD~1", "--json", env=self.env).stdout
+            )
+            run(self.repo, "git", "reset", "-q", "--hard", "HEAD~1")
+            self.assertIn(f"agents/{NAME}/model_test.py:tests", report["tests"])
+            self.assertIn(f"services/{NAME}/service_test.py:tests", report["tests"])
+            self.assertFalse([test for test in report["tests"] if "/agent1" in test or "/agent2" in test])
+            self.assertEqual(report["pipelines"], [f"pipelines/{NAME}/dvc.yaml"])
+            self.assertEqual(report["images"], [f"agents/{NAME}:image"])
+
+        if os.environ.get("MLOPS_IMAGE_TEST") != "1":
+            print("  image build skipped: set MLOPS_IMAGE_TEST=1 after `source .ci/docker-up`", file=sys.stderr)
+            return
+        with self.subTest("the image builds with the champion and the model card"):
+            base = os.environ.get("BASE_IMAGE", "python:3.11-slim")
+            self.pants(f'--docker-build-args=["BASE_IMAGE={base}"]', "package", f"agents/{NAME}:image")
+            image = f"mlops/{NAME}:latest"
+            check = "test -f /app/champion/model.skops && test -f /app/MODEL_CARD.md && test -x /app/venv/pex"
+            run(self.repo, "docker", "run", "--rm", "--entrypoint", "/bin/sh", image, "-c", check, env=self.env)
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
