@@ -2,8 +2,10 @@
 
 API::
 
+    logged = read_predictions(directory, "agent2")                    # libs.monitoring.prediction_log
+    current = logged_inputs(logged).assign(output=logged["output"])
     summary = compare(
-        reference, current,                    # pandas frames: training features, logged inputs
+        reference, current,                    # pandas frames: training rows, logged rows
         features=FEATURES,
         psi_threshold=0.2, ks_pvalue_threshold=0.01,
         prediction_column="output",            # optional: drift of the model's answers, same tests
@@ -11,6 +13,10 @@ API::
     )
     summary.drifted, summary.drifted_features, summary.to_dict()   # to_dict() is plain JSON
     psi(reference_values, current_values), ks_test(reference_values, current_values)
+
+For prediction drift the reference needs the prediction column too: the champion's predictions on
+the reference rows. Quality needs labels, which arrive later than predictions: join them onto the
+logged rows first; rows without a label are left out of the metric.
 
 Two tests because they fail differently: PSI (bins at the reference's quantiles) measures how much
 of the mass moved and does not grow with sample size; the two-sample Kolmogorov-Smirnov test
@@ -43,6 +49,7 @@ class FeatureDrift:
     ks_statistic: float | None
     ks_pvalue: float | None
     drifted: bool
+    flagged_by: list[str]  # which tests crossed their threshold: "psi", "ks"
     reference_count: int
     current_count: int
     reference_mean: float | None
@@ -124,16 +131,29 @@ def feature_drift(
     bins: int = DEFAULT_BINS,
 ) -> FeatureDrift:
     ref, cur = _clean(reference, name), _clean(current, name)
-    if ref.size == 0 or cur.size == 0:
+
+    def result(
+        index: float | None, statistic: float | None, pvalue: float | None, flagged_by: list[str]
+    ) -> FeatureDrift:
         return FeatureDrift(
-            name, None, None, None, False, int(ref.size), int(cur.size), _mean(ref), _mean(cur)
+            name,
+            index,
+            statistic,
+            pvalue,
+            bool(flagged_by),
+            flagged_by,
+            int(ref.size),
+            int(cur.size),
+            _mean(ref),
+            _mean(cur),
         )
+
+    if ref.size == 0 or cur.size == 0:
+        return result(None, None, None, [])
     index = psi(ref, cur, bins=bins)
     statistic, pvalue = ks_test(ref, cur)
-    drifted = index >= psi_threshold or pvalue < ks_pvalue_threshold
-    return FeatureDrift(
-        name, index, statistic, pvalue, drifted, int(ref.size), int(cur.size), _mean(ref), _mean(cur)
-    )
+    tests = (("psi", index >= psi_threshold), ("ks", pvalue < ks_pvalue_threshold))
+    return result(index, statistic, pvalue, [test for test, crossed in tests if crossed])
 
 
 def compare(

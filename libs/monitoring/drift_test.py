@@ -84,6 +84,7 @@ def test_compare_flags_only_the_moving_feature_and_the_predictions() -> None:
     assert summary.prediction is not None and summary.prediction.drifted
     moving = next(result for result in summary.features if result.feature == "moving")
     assert moving.psi is not None and moving.psi > 0.2 and moving.ks_pvalue is not None
+    assert moving.flagged_by == ["psi", "ks"]
     assert moving.current_mean == pytest.approx(1.0, abs=0.1)
 
 

@@ -123,7 +123,7 @@ def _table(table_id: str, results: list[FeatureDrift]) -> str:
     head = (
         "<tr><th>feature</th><th>PSI</th><th>KS statistic</th><th>KS p-value</th>"
         "<th>reference n</th><th>current n</th><th>reference mean</th><th>current mean</th>"
-        "<th>status</th></tr>"
+        "<th>status</th><th>flagged by</th></tr>"
     )
     rows = [
         f'<tr class="feature{" drifted" if result.drifted else ""}" data-feature="{escape(result.feature)}">'
@@ -135,7 +135,8 @@ def _table(table_id: str, results: list[FeatureDrift]) -> str:
         f"{_number('current-count', result.current_count, str)}"
         f"{_number('reference-mean', result.reference_mean, format_pvalue)}"
         f"{_number('current-mean', result.current_mean, format_pvalue)}"
-        f'<td class="status">{"drifted" if result.drifted else "stable"}</td></tr>'
+        f'<td class="status">{"drifted" if result.drifted else "stable"}</td>'
+        f'<td class="flagged-by">{escape(", ".join(result.flagged_by))}</td></tr>'
         for result in results
     ]
     return f'<table id="{table_id}">{head}{"".join(rows)}</table>'

@@ -86,6 +86,7 @@ def test_report_shows_every_features_numbers_and_the_verdict() -> None:
         assert row["psi"] == format_psi(result.psi)
         assert row["ks-pvalue"] == format_pvalue(result.ks_pvalue)
         assert row["status"] == ("drifted" if result.drifted else "stable")
+        assert row.get("flagged-by", "") == ", ".join(result.flagged_by)
     assert html.count('<figure class="plot"') == 3 and html.count("<svg") == 3
 
 
