@@ -1,0 +1,363 @@
+"""Prediction logs: every answer a service gives, kept as Parquet for drift checks and retraining.
+
+API::
+
+    logger = PredictionLogger("agent2")            # dir: Settings().prediction_log_dir
+    logger.log({"lag_1": 3.0, ...}, output=4.2, model_name="m", model_version="3", latency_ms=1.7)
+    logger.log_batch(rows, outputs, model_name="m", model_version="3", latency_ms=12.0)
+    logger.dropped                                  # records lost so far (queue full, write errors)
+    logger.close()                                  # flushes what is queued (also run at exit)
+    frame = read_predictions(directory, "agent2", since=datetime(2024, 1, 1, tzinfo=UTC))
+
+Logging must never cost a request its latency or its answer, so ``log`` only puts the record on a
+bounded queue (never blocks, never raises) and a daemon thread writes batches. Losing a log record
+is acceptable; slowing or failing a prediction is not: anything that goes wrong (full queue, full
+disk, any write error) drops the records, adds them to ``dropped`` and logs one warning with the
+count. Files are ``<dir>/<agent>/date=YYYY-MM-DD/part-<time>-<uuid>.parquet``, each written
+atomically, so a reader never sees half a file and DuckDB prunes by date through the hive key.
+
+Columns: ``timestamp`` (UTC), ``model_name``, ``model_version``, ``latency_ms``, ``output`` and one
+``input_<feature>`` column per input feature (the prefix keeps features from colliding with the
+fixed columns); ``read_predictions`` adds the hive key ``date``. ``logged_inputs`` strips the
+prefix, so a logged frame compares directly with a training frame.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from libs.atomicfiles import atomic_path
+from libs.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INPUT_PREFIX = "input_"
+FIXED_COLUMNS = ("timestamp", "model_name", "model_version", "latency_ms", "output")
+# A plain dict, or a pydantic request row: iterating a model yields its (field, value) pairs.
+Inputs = Mapping[str, Any] | Iterable[tuple[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRecord:
+    timestamp: datetime
+    inputs: Mapping[str, Any]
+    output: Any
+    model_name: str
+    model_version: str
+    latency_ms: float
+
+
+class PredictionLogger:
+    """Logs predictions off the request path; one per service process, closed on shutdown."""
+
+    def __init__(
+        self,
+        agent: str,
+        directory: Path | None = None,
+        *,
+        max_queue: int = 10_000,
+        batch_size: int = 1_000,
+        flush_interval_s: float = 5.0,
+    ) -> None:
+        if not agent or "/" in agent or agent.startswith("."):
+            raise ValueError(f"agent must be a plain folder name, got {agent!r}")
+        if max_queue < 1 or batch_size < 1 or flush_interval_s <= 0:
+            raise ValueError("max_queue and batch_size must be >= 1 and flush_interval_s > 0")
+        self.agent = agent
+        self.directory = Path(directory or _default_directory())
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self._queue: queue.Queue[PredictionRecord | None] = queue.Queue(maxsize=max_queue)
+        self._lock = threading.Lock()
+        self._dropped = 0
+        self._reported = 0  # dropped records already named in a warning
+        self._written = 0
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"prediction-log-{agent}", daemon=True)
+        self._thread.start()
+        atexit.register(self.close, 5.0)  # a daemon thread dies with the process; flush first
+
+    @property
+    def dropped(self) -> int:
+        """Records lost so far; services can export it as a counter on /metrics."""
+        return self._dropped
+
+    @property
+    def written(self) -> int:
+        return self._written
+
+    def log(
+        self,
+        inputs: Inputs,
+        output: Any,
+        *,
+        model_name: str,
+        model_version: str,
+        latency_ms: float,
+        timestamp: datetime | None = None,
+    ) -> None:
+        """Queues one prediction; returns at once and never raises, whatever happens.
+
+        ``timestamp`` defaults to now; a naive one is taken as UTC.
+        """
+        try:
+            record = PredictionRecord(
+                timestamp=datetime.now(UTC) if timestamp is None else _as_utc(timestamp),
+                inputs=dict(inputs),
+                output=output,
+                model_name=str(model_name),
+                model_version=str(model_version),
+                latency_ms=float(latency_ms),
+            )
+            if self._closed.is_set():
+                self._drop(1)
+                return
+            self._queue.put_nowait(record)
+        except Exception:  # queue.Full, or inputs that are not a mapping: the caller must not notice
+            self._drop(1)
+
+    def log_batch(
+        self,
+        inputs: Sequence[Inputs],
+        outputs: Sequence[Any],
+        *,
+        model_name: str,
+        model_version: str,
+        latency_ms: float,
+    ) -> None:
+        """One record per row of a batch request, all with the batch's latency and timestamp."""
+        try:
+            now = datetime.now(UTC)
+            if len(inputs) != len(outputs):
+                self._drop(max(len(inputs), len(outputs)))
+                return
+            for row, output in zip(inputs, outputs, strict=True):
+                self.log(
+                    row,
+                    output,
+                    model_name=model_name,
+                    model_version=model_version,
+                    latency_ms=latency_ms,
+                    timestamp=now,
+                )
+        except Exception:
+            self._drop(1)
+
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        """Waits until everything queued so far is written or dropped; True if it got there in time."""
+        deadline = time.monotonic() + timeout_s
+        self._wake()
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                return False
+            time.sleep(0.01)
+        return True
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Writes what is queued and stops the writer; later ``log`` calls count as dropped."""
+        self._closed.set()
+        self._wake()
+        self._thread.join(timeout_s)
+        if not self._thread.is_alive():
+            self._drop_leftovers()
+        self._report_drops()
+
+    def __enter__(self) -> PredictionLogger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _wake(self) -> None:
+        """A ``None`` on the queue ends the writer's wait at once; if the queue is full it is awake anyway."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
+
+    def _drop_leftovers(self) -> None:
+        """Records a racing ``log`` queued after the writer's last look: counted, never silently lost."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._queue.task_done()
+            if item is not None:
+                self._drop(1)
+
+    def _drop(self, count: int) -> None:
+        with self._lock:
+            self._dropped += count
+
+    def _run(self) -> None:
+        batch: list[PredictionRecord] = []
+        deadline = time.monotonic() + self.flush_interval_s
+        next_report = 0.0
+        while True:
+            timeout = max(0.0, deadline - time.monotonic())
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            else:
+                if item is None:  # a wake-up, not a record
+                    self._queue.task_done()
+            if item is not None:
+                batch.append(item)
+            due = item is None or len(batch) >= self.batch_size or time.monotonic() >= deadline
+            if due:
+                self._write(batch)
+                batch = []
+                deadline = time.monotonic() + self.flush_interval_s
+                if time.monotonic() >= next_report:  # one warning per interval, however bad the overflow
+                    self._report_drops()
+                    next_report = time.monotonic() + self.flush_interval_s
+            if self._closed.is_set() and self._queue.empty():
+                self._write(batch)
+                return
+
+    def _write(self, batch: list[PredictionRecord]) -> None:
+        if not batch:
+            return
+        try:
+            write_batch(self.directory / self.agent, batch)
+            self._written += len(batch)
+        except Exception as error:  # a full disk or any other failure loses this batch, nothing more
+            self._drop(len(batch))
+            log.warning(
+                "prediction log %s: could not write %d records (%s: %s); %d dropped in total",
+                self.agent,
+                len(batch),
+                type(error).__name__,
+                error,
+                self._dropped,
+            )
+            with self._lock:
+                self._reported = self._dropped
+        finally:
+            for _ in batch:
+                self._queue.task_done()
+
+    def _report_drops(self) -> None:
+        with self._lock:
+            new, self._reported = self._dropped - self._reported, self._dropped
+        if new:
+            log.warning(
+                "prediction log %s: dropped %d records (queue full or logger closed); %d dropped in total",
+                self.agent,
+                new,
+                self._dropped,
+            )
+
+
+def write_batch(agent_dir: Path, batch: Sequence[PredictionRecord]) -> list[Path]:
+    """One Parquet file per UTC date in the batch, each published atomically."""
+    by_date: dict[date, list[PredictionRecord]] = defaultdict(list)
+    for record in batch:
+        by_date[record.timestamp.astimezone(UTC).date()].append(record)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    paths = []
+    for day, records in sorted(by_date.items()):
+        path = agent_dir / f"date={day.isoformat()}" / f"part-{stamp}-{uuid.uuid4().hex}.parquet"
+        table = _table(records)
+        with atomic_path(path) as temporary:
+            pq.write_table(table, temporary)
+        paths.append(path)
+    return paths
+
+
+def _table(records: Sequence[PredictionRecord]) -> pa.Table:
+    features = sorted({name for record in records for name in record.inputs})
+    columns: dict[str, pa.Array] = {
+        "timestamp": pa.array([r.timestamp.astimezone(UTC) for r in records], pa.timestamp("us", tz="UTC")),
+        "model_name": pa.array([r.model_name for r in records], pa.string()),
+        "model_version": pa.array([r.model_version for r in records], pa.string()),
+        "latency_ms": pa.array([r.latency_ms for r in records], pa.float64()),
+        "output": _column([r.output for r in records]),
+    }
+    for name in features:
+        columns[INPUT_PREFIX + name] = _column([r.inputs.get(name) for r in records])
+    return pa.table(columns)
+
+
+def _column(values: list[Any]) -> pa.Array:
+    """Numbers (and booleans) as float64 so files from different batches share one type; else text."""
+    present = [value for value in values if value is not None]
+    if all(isinstance(value, int | float) for value in present):
+        return pa.array([None if value is None else float(value) for value in values], pa.float64())
+    return pa.array([None if value is None else str(value) for value in values], pa.string())
+
+
+_READ_ALL = """
+    SELECT * FROM read_parquet($files, hive_partitioning = true, union_by_name = true)
+    ORDER BY timestamp
+"""
+# The date condition lets DuckDB skip whole partitions; the timestamp condition is the exact cut.
+_READ_SINCE = """
+    SELECT * FROM read_parquet($files, hive_partitioning = true, union_by_name = true)
+    WHERE date >= $since::DATE AND timestamp >= $since
+    ORDER BY timestamp
+"""
+
+
+def read_predictions(directory: Path, agent: str, since: datetime | date | None = None) -> pd.DataFrame:
+    """Every logged row of ``agent`` (optionally from ``since`` on), oldest first, via DuckDB."""
+    agent_dir = Path(directory) / agent
+    if not any(agent_dir.glob("date=*/*.parquet")):
+        return _empty_frame()
+    since_ts = _as_utc(since) if since is not None else None
+    parameters: dict[str, Any] = {"files": str(agent_dir / "date=*" / "*.parquet")}
+    query = _READ_ALL
+    if since_ts is not None:
+        query, parameters["since"] = _READ_SINCE, since_ts
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        frame = connection.execute(query, parameters).df()
+    return frame[[*FIXED_COLUMNS, *sorted(c for c in frame.columns if c not in FIXED_COLUMNS)]]
+
+
+def logged_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The input features of a logged frame under their own names, as training frames have them."""
+    inputs = [column for column in frame.columns if column.startswith(INPUT_PREFIX)]
+    return frame[inputs].rename(columns=lambda column: column.removeprefix(INPUT_PREFIX))
+
+
+def _as_utc(moment: datetime | date) -> datetime:
+    if not isinstance(moment, datetime):
+        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _empty_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "timestamp": pd.Series([], dtype="datetime64[us, UTC]"),
+            "model_name": pd.Series([], dtype="str"),
+            "model_version": pd.Series([], dtype="str"),
+            "latency_ms": pd.Series([], dtype="float64"),
+            "output": pd.Series([], dtype="float64"),
+            "date": pd.Series([], dtype="datetime64[us]"),
+        }
+    )
+
+
+def _default_directory() -> Path:
+    configured = Settings().prediction_log_dir
+    assert configured is not None  # derived from home when unset
+    return configured

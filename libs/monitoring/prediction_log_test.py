@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TypedDict
+
+import pandas as pd
+import pytest
+
+from libs.messages import DemandFeatures
+from libs.monitoring import prediction_log
+from libs.monitoring.prediction_log import PredictionLogger, PredictionRecord, logged_inputs, read_predictions
+from libs.settings import Settings
+
+
+class Model(TypedDict):
+    model_name: str
+    model_version: str
+
+
+MODEL: Model = {"model_name": "agent2-demand-forecaster", "model_version": "7"}
+
+
+@pytest.fixture
+def logger(tmp_path: Path) -> Iterator[PredictionLogger]:
+    with PredictionLogger("agent2", tmp_path, batch_size=3, flush_interval_s=60) as instance:
+        yield instance
+
+
+def test_logged_predictions_read_back_with_their_columns(tmp_path: Path, logger: PredictionLogger) -> None:
+    for index in range(7):
+        logger.log(
+            {"lag_1": float(index), "store_id": 3, "lag_7": None},
+            output=index * 1.5,
+            latency_ms=2.0 + index,
+            **MODEL,
+        )
+    assert logger.flush()
+    frame = read_predictions(tmp_path, "agent2")
+
+    assert len(frame) == 7 and logger.written == 7 and logger.dropped == 0
+    assert list(frame["output"]) == [index * 1.5 for index in range(7)]
+    assert list(frame["input_lag_1"]) == [float(index) for index in range(7)]
+    assert frame["input_lag_7"].isna().all()
+    assert set(frame["model_version"]) == {"7"} and set(frame["model_name"]) == {MODEL["model_name"]}
+    assert str(frame["timestamp"].dt.tz) == "UTC"
+    assert list(logged_inputs(frame).columns) == ["lag_1", "lag_7", "store_id"]
+    # batch_size=3: seven records are three files, each in the hive folder of its UTC date.
+    files = sorted((tmp_path / "agent2").glob("date=*/part-*.parquet"))
+    assert len(files) == 3
+    assert {file.parent.name for file in files} == {f"date={datetime.now(UTC).date().isoformat()}"}
+    assert not list((tmp_path / "agent2").rglob("*.tmp")), "temporary files must be renamed or removed"
+
+
+def test_records_go_to_the_partition_of_their_utc_date_and_since_filters(
+    tmp_path: Path, logger: PredictionLogger
+) -> None:
+    old = datetime(2024, 3, 1, 23, 30, tzinfo=UTC)
+    logger.log({"x": 1.0}, output=1.0, latency_ms=1.0, timestamp=old, **MODEL)
+    logger.log({"x": 2.0}, output=2.0, latency_ms=1.0, timestamp=old + timedelta(hours=1), **MODEL)
+    assert logger.flush()
+
+    folders = sorted(path.name for path in (tmp_path / "agent2").iterdir())
+    assert folders == ["date=2024-03-01", "date=2024-03-02"]
+    assert list(read_predictions(tmp_path, "agent2", since=date(2024, 3, 2))["input_x"]) == [2.0]
+    assert len(read_predictions(tmp_path, "agent2", since=old)) == 2
+
+
+def test_close_flushes_a_partial_batch(tmp_path: Path) -> None:
+    logger = PredictionLogger("agent3", tmp_path, batch_size=1000, flush_interval_s=3600)
+    logger.log_batch([{"revenue": 1.0}, {"revenue": 2.0}], [0.1, 0.9], latency_ms=5.0, **MODEL)
+    logger.close()
+
+    frame = read_predictions(tmp_path, "agent3")
+    assert list(frame["output"]) == [0.1, 0.9] and list(frame["latency_ms"]) == [5.0, 5.0]
+
+
+def test_nothing_logged_reads_as_an_empty_frame_with_the_columns(tmp_path: Path) -> None:
+    frame = read_predictions(tmp_path, "agent1")
+    assert frame.empty
+    assert list(frame.columns) == ["timestamp", "model_name", "model_version", "latency_ms", "output", "date"]
+
+
+def test_default_directory_is_the_settings_prediction_log_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOPS_HOME", str(tmp_path))
+    with PredictionLogger("agent1") as logger:
+        assert logger.directory == Settings().prediction_log_dir == tmp_path / "predictions"
+
+
+def test_a_stalled_writer_never_blocks_log_and_overflow_is_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    real_write = prediction_log.write_batch
+
+    def stalled_write(agent_dir: Path, batch: Sequence[PredictionRecord]) -> list[Path]:
+        entered.set()
+        release.wait(30)
+        return real_write(agent_dir, batch)
+
+    monkeypatch.setattr(prediction_log, "write_batch", stalled_write)
+    logger = PredictionLogger("agent1", tmp_path, max_queue=5, batch_size=1, flush_interval_s=60)
+    logger.log({"x": 0.0}, output=0.0, latency_ms=1.0, **MODEL)
+    assert entered.wait(10), "the writer should have taken the first record"
+
+    # The writer is stuck inside a write; the queue holds 5. Logging from another thread shows the
+    # caller returns: if log() blocked, the thread would still be alive after the join.
+    def log_many() -> None:
+        for index in range(100):
+            logger.log({"x": float(index)}, output=0.0, latency_ms=1.0, **MODEL)
+
+    caller = threading.Thread(target=log_many)
+    caller.start()
+    caller.join(10)
+    assert not caller.is_alive(), "log() blocked while the writer was stalled"
+    assert logger.dropped == 95
+
+    release.set()
+    with caplog.at_level(logging.WARNING, logger=prediction_log.__name__):
+        logger.close()
+    assert logger.written == 6
+    assert len(read_predictions(tmp_path, "agent1")) == 6
+    assert any("95" in message and "dropped" in message for message in caplog.messages)
+
+
+def test_a_full_disk_drops_the_batch_counts_it_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def full_disk(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(prediction_log.pq, "write_table", full_disk)
+    logger = PredictionLogger("agent2", tmp_path, batch_size=4, flush_interval_s=60)
+    with caplog.at_level(logging.WARNING, logger=prediction_log.__name__):
+        for index in range(4):
+            logger.log({"x": float(index)}, output=1.0, latency_ms=1.0, **MODEL)  # must not raise
+        assert logger.flush()
+        logger.close()
+
+    assert logger.dropped == 4 and logger.written == 0
+    assert any("4 records" in message and "No space left" in message for message in caplog.messages)
+    assert not list(tmp_path.rglob("*.parquet")) and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_an_unwritable_directory_drops_without_raising(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the log folder should be")
+    with PredictionLogger("agent2", blocker, batch_size=2, flush_interval_s=60) as logger:
+        logger.log({"x": 1.0}, output=1.0, latency_ms=1.0, **MODEL)
+        logger.log({"x": 2.0}, output=1.0, latency_ms=1.0, **MODEL)
+        assert logger.flush()
+        assert logger.dropped == 2
+    # The writer survives a failed batch and keeps going.
+    assert logger.written == 0
+
+
+def test_bad_calls_are_dropped_not_raised(tmp_path: Path) -> None:
+    with PredictionLogger("agent2", tmp_path, flush_interval_s=60) as logger:
+        logger.log(None, output=1.0, latency_ms=1.0, **MODEL)  # type: ignore[arg-type]
+        logger.log({"x": 1.0}, output=1.0, latency_ms="slow", **MODEL)  # type: ignore[arg-type]
+        logger.log_batch([{"x": 1.0}], [1.0, 2.0], latency_ms=1.0, **MODEL)
+        assert logger.dropped == 4
+    logger.log({"x": 1.0}, output=1.0, latency_ms=1.0, **MODEL)  # after close
+    assert logger.dropped == 5
+
+
+def test_text_outputs_and_inputs_are_kept_as_text(tmp_path: Path, logger: PredictionLogger) -> None:
+    logger.log({"segment": "budget", "x": True}, output="churn", latency_ms=1.0, **MODEL)
+    assert logger.flush()
+    frame = read_predictions(tmp_path, "agent2")
+    assert frame.loc[0, "output"] == "churn" and frame.loc[0, "input_segment"] == "budget"
+    assert frame.loc[0, "input_x"] == 1.0
+    assert isinstance(frame, pd.DataFrame)
+
+
+def test_a_request_row_logs_as_it_is(tmp_path: Path, logger: PredictionLogger) -> None:
+    row = DemandFeatures(store_id=1, product_id=2, lag_1=3.0, day_of_week=4, month=5, promo_share=0.5)
+    logger.log(row, output=6.0, latency_ms=1.0, timestamp=datetime(2024, 1, 2, 3), **MODEL)
+    assert logger.flush()
+    frame = logged_inputs(read_predictions(tmp_path, "agent2"))
+    assert frame.loc[0, "lag_1"] == 3.0 and frame.loc[0, "month"] == 5.0 and pd.isna(frame.loc[0, "lag_7"])
+    assert (tmp_path / "agent2" / "date=2024-01-02").is_dir()  # a naive timestamp is UTC
