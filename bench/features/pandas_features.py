@@ -1,6 +1,6 @@
 """The pandas contender: agent2's ``features.sql`` written as plain vectorised pandas.
 
-Step for step the same query: transactions joined to agent1's not-flagged scores, summed per store,
+Step for step the same query: transactions less the ones agent1 flagged (an anti-join), summed per store,
 product and day; a complete store x product x calendar grid (days without sales are zeros); lags
 1/7/14 and rolling means over the 7 and 28 preceding rows per series; DuckDB's ``dayofweek``
 (Sunday = 0); the holdout split; rows without a 14-day lag dropped; ordered by store, product, date.
@@ -34,8 +34,8 @@ COLUMNS = [
 
 def daily_demand(transactions: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     """Units and promo share per store, product and day, from the transactions agent1 did not flag."""
-    kept = scores.loc[~scores["is_flagged"], ["transaction_id"]]
-    clean = transactions.merge(kept, on="transaction_id")
+    flagged = scores.loc[scores["is_flagged"], "transaction_id"]
+    clean = transactions.loc[~transactions["transaction_id"].isin(flagged)]
     day = clean["ts"].dt.normalize().rename("date")
     return clean.groupby([clean["store_id"], clean["product_id"], day]).agg(
         quantity=("quantity", "sum"), promo_share=("promo", "mean")
