@@ -87,9 +87,18 @@ def _decode(body: bytes) -> Any:
 
 @contextmanager
 def serve(
-    command: Sequence[str], *, env: dict[str, str], log: Path, port: int | None = None, timeout_s: float = 120
+    command: Sequence[str],
+    *,
+    env: dict[str, str],
+    log: Path,
+    port: int | None = None,
+    timeout_s: float = 120,
+    cwd: Path | None = None,
 ) -> Iterator[Server]:
-    """Starts ``command + ['--host', '127.0.0.1', '--port', port]`` and waits for /readyz."""
+    """Starts ``command + ['--host', '127.0.0.1', '--port', port]`` and waits for /readyz.
+
+    ``cwd`` matters for a PEX: ``bentoml serve`` puts its working directory first on sys.path, so
+    source folders there would shadow the PEX's own packages."""
     port = port or free_port()
     environment = {**os.environ, "DO_NOT_TRACK": "true", "BENTOML_DO_NOT_TRACK": "true", **env}
     with log.open("wb") as sink:
@@ -99,6 +108,7 @@ def serve(
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=cwd,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
