@@ -73,12 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--monitor", help="command running the monitor (default: pipelines/stage agents/<agent>:monitor)"
     )
     parser.add_argument("--dvc", default="./pants run :dvc --", help="command running DVC")
-    parser.add_argument("monitor_args", nargs=argparse.REMAINDER, help="after --: passed to the monitor")
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    # Everything after `--` goes to the monitor (argparse's REMAINDER would swallow our options too).
+    split = given.index("--") if "--" in given else len(given)
+    args = parser.parse_args(given[:split])
+    extra = given[split + 1 :]
     monitor = (
         shlex.split(args.monitor) if args.monitor else ["pipelines/stage", f"agents/{args.agent}:monitor"]
     )
-    extra = args.monitor_args[1:] if args.monitor_args[:1] == ["--"] else args.monitor_args
     return retrain_if_drifted(args.agent, monitor=monitor, dvc=shlex.split(args.dvc), monitor_args=extra)
 
 
