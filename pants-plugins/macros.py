@@ -105,6 +105,8 @@ def agent(*, name, service_class):
         execution_mode="venv",
         dependencies=[config, runner],
     )
+    # The drift monitor over the service's prediction logs: `./pants run agents/<name>:monitor`.
+    pex_binary(name="monitor", entry_point="monitor.py", resolve=name, execution_mode="venv", dependencies=[config])
     # A real model trained in seconds, bundled like the export stage: for the services' tests.
     pex_binary(name="tiny-champion", entry_point="tiny_champion.py", resolve=name, execution_mode="venv")
     # The champion bundle the export stage writes (DVC outputs, git-ignored, visible to Pants).

@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 from libs.serving.limits import DEFAULT_MAX_BODY_BYTES
 
 CHAMPION_DIR_VARIABLE = "MLOPS_CHAMPION_DIR"  # as in libs.serving.champion, which needs scikit-learn
+PREDICTION_LOG_VARIABLE = "MLOPS_PREDICTION_LOG_DIR"
+RELOAD_INTERVAL_VARIABLE = "MLOPS_CHAMPION_RELOAD_INTERVAL_S"
 T = TypeVar("T")
 
 
@@ -85,9 +87,18 @@ def _decode(body: bytes) -> Any:
 
 @contextmanager
 def serve(
-    command: Sequence[str], *, env: dict[str, str], log: Path, port: int | None = None, timeout_s: float = 120
+    command: Sequence[str],
+    *,
+    env: dict[str, str],
+    log: Path,
+    port: int | None = None,
+    timeout_s: float = 120,
+    cwd: Path | None = None,
 ) -> Iterator[Server]:
-    """Starts ``command + ['--host', '127.0.0.1', '--port', port]`` and waits for /readyz."""
+    """Starts ``command + ['--host', '127.0.0.1', '--port', port]`` and waits for /readyz.
+
+    ``cwd`` matters for a PEX: ``bentoml serve`` puts its working directory first on sys.path, so
+    source folders there would shadow the PEX's own packages."""
     port = port or free_port()
     environment = {**os.environ, "DO_NOT_TRACK": "true", "BENTOML_DO_NOT_TRACK": "true", **env}
     with log.open("wb") as sink:
@@ -97,6 +108,7 @@ def serve(
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=cwd,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
@@ -152,18 +164,32 @@ def bad_payloads(
 
 @contextmanager
 def served_champion(
-    service: str, train: Callable[[Path], T], scratch: Path, *, command: Sequence[str] | None = None
+    service: str,
+    train: Callable[[Path], T],
+    scratch: Path,
+    *,
+    command: Sequence[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[T, Server]]:
     """Trains a champion into ``scratch``, points MLOPS_CHAMPION_DIR at it (for in-process calls
-    too) and serves ``service`` (``module:Class``) from the current sources over HTTP."""
+    too) and serves ``service`` (``module:Class``) from the current sources over HTTP.
+
+    Prediction logs go to ``scratch/predictions`` and the champion is checked for a new bundle
+    every half second, unless ``env`` says otherwise."""
     directory = scratch / "champion"
     champion = train(directory)
     previous = os.environ.get(CHAMPION_DIR_VARIABLE)
     os.environ[CHAMPION_DIR_VARIABLE] = str(directory)
     try:
         command = command or [sys.executable, "-m", "bentoml", "serve", service]
-        env = {CHAMPION_DIR_VARIABLE: str(directory), "PYTHONPATH": str(Path.cwd())}
-        with serve(command, env=env, log=scratch / "server.log") as server:
+        environment = {
+            CHAMPION_DIR_VARIABLE: str(directory),
+            "PYTHONPATH": str(Path.cwd()),
+            PREDICTION_LOG_VARIABLE: str(scratch / "predictions"),
+            RELOAD_INTERVAL_VARIABLE: "0.5",
+            **(env or {}),
+        }
+        with serve(command, env=environment, log=scratch / "server.log") as server:
             yield champion, server
     finally:
         if previous is None:
@@ -185,3 +211,39 @@ def check_probes(server: Server) -> None:
     assert server.get("/readyz").status == 200
     metrics = server.get("/metrics")
     assert metrics.status == 200 and "bentoml_service_request" in str(metrics.body)
+
+
+def check_hot_reload(
+    server: Server,
+    path: str,
+    payload: Any,
+    publish: Callable[[str], object],
+    *,
+    version: str,
+    timeout_s: float = 30,
+) -> list[int]:
+    """Publishes a new champion with ``publish(version)`` while requests keep flowing, until the
+    answers name ``version``; every request must succeed. Returns the statuses seen."""
+    statuses = []
+    publish(version)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        reply = server.post(path, payload)
+        statuses.append(reply.status)
+        assert reply.status == 200, f"request failed during reload: {reply.text}"
+        if {item["model_version"] for item in reply.body} == {version}:
+            return statuses
+        time.sleep(0.1)
+    raise AssertionError(f"answers never named v{version}:\n{server.logs()}")
+
+
+def wait_for(condition: Callable[[], T | None], timeout_s: float = 30, what: str = "condition") -> T:
+    """Polls ``condition`` until it returns neither None nor False (prediction logs flush every few s)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.25)

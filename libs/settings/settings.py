@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         default=3000, ge=1024, le=65000, description="First port of the services' range."
     )
     random_seed: int = Field(default=42, ge=0)
+    champion_reload_interval_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often a service looks for a newly exported champion bundle; 0 turns it off.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -2,48 +2,64 @@
 
 Screening is called once per transaction at a high rate, so the endpoint is batchable: BentoML
 gathers concurrent requests into one model call (adaptive batching), which is where the
-IsolationForest spends its time.
+IsolationForest spends its time. The champion is hot-reloaded when a new bundle is exported, and
+every answer is logged for monitoring.
 """
 
 from __future__ import annotations
+
+import time
 
 import bentoml
 import pandas as pd
 
 from agents.agent1.model import FEATURES, AnomalyScorer
 from libs.messages import MAX_BATCH, ScreeningResult, TransactionBatch
-from libs.serving.champion import Champion, champion_dir, load_champion
+from libs.serving.champion import Champion, champion_dir
 from libs.serving.limits import BodySizeLimit
+from libs.serving.predictions import ServicePredictions
+from libs.serving.reload import LiveChampion
+
+
+def _is_scorer(champion: Champion) -> None:
+    if not isinstance(champion.model, AnomalyScorer):
+        raise TypeError(f"{champion.model_name} v{champion.model_version} is not an AnomalyScorer")
 
 
 @bentoml.service(name="agent1-transaction-sentinel", traffic={"timeout": 30})
 class TransactionSentinel:
     def __init__(self) -> None:
-        self.champion: Champion | None = None
-        champion = load_champion(champion_dir("agent1"))
-        if not isinstance(champion.model, AnomalyScorer):
-            raise TypeError(f"{champion.model_name} v{champion.model_version} is not an AnomalyScorer")
-        self.scorer: AnomalyScorer = champion.model
-        self.champion = champion
+        self.live: LiveChampion | None = None
+        self.live = LiveChampion(champion_dir("agent1"), check=_is_scorer)
+        self.predictions = ServicePredictions("agent1")
 
     def __is_ready__(self) -> bool:
-        return self.champion is not None
+        return self.live is not None
+
+    @bentoml.on_shutdown
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.close()
+        self.predictions.close()
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=50)
     def score(self, transactions: TransactionBatch) -> list[ScreeningResult]:
-        assert self.champion is not None
-        frame = pd.DataFrame(
-            [row.model_dump() for row in transactions], columns=["transaction_id", *FEATURES]
-        )
-        scores = self.scorer.predict(frame[FEATURES].astype("float64"))
-        flags = self.scorer.flag(scores)
+        assert self.live is not None
+        started = time.perf_counter()
+        champion = self.live.current  # one read: the whole batch is answered by one model
+        scorer: AnomalyScorer = champion.model  # type: ignore[assignment]  # checked on load
+        inputs = [row.model_dump(include=set(FEATURES)) for row in transactions]
+        frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
+        scores = scorer.predict(frame)
+        flags = scorer.flag(scores)
+        self.predictions.log(inputs, [float(score) for score in scores], champion, started=started)
         return [
             ScreeningResult(
                 transaction_id=row.transaction_id,
                 anomaly_score=float(score),
                 is_flagged=bool(flag),
-                model_name=self.champion.model_name,
-                model_version=self.champion.model_version,
+                model_name=champion.model_name,
+                model_version=champion.model_version,
             )
             for row, score, flag in zip(transactions, scores, flags, strict=True)
         ]

@@ -1,10 +1,13 @@
 """agent2's BentoML service: daily demand per store and product from the champion forecaster.
 
 Callers (the coordinator's restock planning) already send a horizon of days per request, so the
-endpoint takes a batch and is not adaptively batched: merging requests would buy nothing.
+endpoint takes a batch and is not adaptively batched: merging requests would buy nothing. The
+champion is hot-reloaded when a new bundle is exported, and every answer is logged for monitoring.
 """
 
 from __future__ import annotations
+
+import time
 
 import bentoml
 import numpy as np
@@ -12,34 +15,49 @@ import pandas as pd
 
 from agents.agent2.model import FEATURES
 from libs.messages import DemandBatch, DemandForecast
-from libs.serving.champion import Champion, champion_dir, load_champion
+from libs.serving.champion import Champion, champion_dir
 from libs.serving.limits import BodySizeLimit
+from libs.serving.predictions import ServicePredictions
+from libs.serving.reload import LiveChampion
+
+
+def _can_predict(champion: Champion) -> None:
+    if not hasattr(champion.model, "predict"):
+        raise TypeError(f"{champion.model_name} v{champion.model_version} cannot predict")
 
 
 @bentoml.service(name="agent2-demand-forecaster", traffic={"timeout": 30})
 class DemandForecaster:
     def __init__(self) -> None:
-        self.champion: Champion | None = None
-        champion = load_champion(champion_dir("agent2"))
-        if not hasattr(champion.model, "predict"):
-            raise TypeError(f"{champion.model_name} v{champion.model_version} cannot predict")
-        self.champion = champion
+        self.live: LiveChampion | None = None
+        self.live = LiveChampion(champion_dir("agent2"), check=_can_predict)
+        self.predictions = ServicePredictions("agent2")
 
     def __is_ready__(self) -> bool:
-        return self.champion is not None
+        return self.live is not None
+
+    @bentoml.on_shutdown
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.close()
+        self.predictions.close()
 
     @bentoml.api
     def forecast(self, rows: DemandBatch) -> list[DemandForecast]:
-        assert self.champion is not None
-        frame = pd.DataFrame([row.model_dump() for row in rows], columns=FEATURES).astype("float64")
-        predicted = np.clip(self.champion.model.predict(frame), 0.0, None)  # type: ignore[attr-defined]
+        assert self.live is not None
+        started = time.perf_counter()
+        champion = self.live.current  # one read: the whole batch is answered by one model
+        inputs = [row.model_dump(include=set(FEATURES)) for row in rows]
+        frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
+        predicted = np.clip(champion.model.predict(frame), 0.0, None)  # type: ignore[attr-defined]
+        self.predictions.log(inputs, [float(value) for value in predicted], champion, started=started)
         return [
             DemandForecast(
                 store_id=row.store_id,
                 product_id=row.product_id,
                 predicted_quantity=float(quantity),
-                model_name=self.champion.model_name,
-                model_version=self.champion.model_version,
+                model_name=champion.model_name,
+                model_version=champion.model_version,
             )
             for row, quantity in zip(rows, predicted, strict=True)
         ]

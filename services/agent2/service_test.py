@@ -1,19 +1,27 @@
 import functools
+import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from agents.agent2.model import FEATURES
 from agents.agent2.tiny_champion import tiny_demand, train_tiny_champion
 from libs.messages import MAX_BATCH, DemandFeatures, DemandForecast
-from libs.serving.champion import Champion
+from libs.monitoring.prediction_log import logged_inputs, read_predictions
+from libs.serving.champion import IDENTITY_FILE, MODEL_FILE, Champion
 from libs.serving.testing import (
     BadPayload,
     Server,
     bad_payloads,
+    check_hot_reload,
     check_probes,
     check_rejected,
     served_champion,
+    wait_for,
 )
 from services.agent2.service import DemandForecaster
 
@@ -30,12 +38,17 @@ ROWS = [
 ]
 
 
+SERVICE = "services.agent2.service:DemandForecaster"
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Champion, Server]]:
-    train = functools.partial(train_tiny_champion, version="5")
-    with served_champion(
-        "services.agent2.service:DemandForecaster", train, tmp_path_factory.mktemp("agent2")
-    ) as running:
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("agent2")
+
+
+@pytest.fixture(scope="module")
+def served(scratch: Path) -> Iterator[tuple[Champion, Server]]:
+    with served_champion(SERVICE, functools.partial(train_tiny_champion, version="5"), scratch) as running:
         yield running
 
 
@@ -75,3 +88,68 @@ def test_bad_payloads_get_a_4xx_naming_the_field_and_the_server_stays_up(
 
 def test_health_readiness_and_metrics(server: Server) -> None:
     check_probes(server)
+
+
+def test_each_served_prediction_is_logged_with_inputs_output_model_and_latency(
+    server: Server, scratch: Path
+) -> None:
+    reply = server.post("/forecast", {"rows": ROWS})
+    assert reply.status == 200, reply.text
+    logged = wait_for(lambda: _logged(scratch, len(ROWS)), what="the prediction log")
+    row = logged.iloc[-1]
+    assert (row["model_name"], row["model_version"]) == ("agent2-demand-forecaster", "5")
+    assert row["latency_ms"] > 0
+    assert row["output"] == pytest.approx(reply.body[-1]["predicted_quantity"])
+    assert sorted(logged_inputs(logged).columns) == sorted(FEATURES)
+    assert "prediction_log_dropped_total" in str(server.get("/metrics").body)
+
+
+def test_a_broken_bundle_keeps_the_champion_answering(server: Server, scratch: Path) -> None:
+    bundle = scratch / "champion"
+    good_model = (bundle / MODEL_FILE).read_bytes()
+    (bundle / MODEL_FILE).write_bytes(b"not a model")
+    (bundle / IDENTITY_FILE).write_text(
+        json.dumps({"model_name": "agent2-demand-forecaster", "model_version": "99"})
+    )
+    try:
+        deadline = time.monotonic() + 3  # six reload checks
+        while time.monotonic() < deadline:
+            reply = server.post("/forecast", {"rows": ROWS[:1]})
+            assert reply.status == 200 and reply.body[0]["model_version"] == "5", reply.text
+        log = server.log.read_text(errors="replace")
+        assert "champion reload" in log and "still serving agent2-demand-forecaster v5" in log, log[-2000:]
+    finally:
+        (bundle / MODEL_FILE).write_bytes(good_model)
+
+
+def test_a_new_champion_is_picked_up_without_failing_a_request(server: Server, scratch: Path) -> None:
+    publish = functools.partial(train_tiny_champion, scratch / "champion")
+    statuses = check_hot_reload(
+        server, "/forecast", {"rows": ROWS}, lambda version: publish(version=version), version="6"
+    )
+    assert set(statuses) == {200}
+
+
+def test_an_unwritable_log_directory_still_answers(tmp_path: Path) -> None:
+    (tmp_path / "not-a-directory").write_text("a file where the log folder should be")
+    env = {"MLOPS_PREDICTION_LOG_DIR": str(tmp_path / "not-a-directory" / "logs")}
+    train = functools.partial(train_tiny_champion, version="5")
+    with served_champion(SERVICE, train, tmp_path, env=env) as (_, server):
+        for _ in range(3):
+            reply = server.post("/forecast", {"rows": ROWS})
+            assert reply.status == 200, reply.text
+        # Drops happen on the writer thread; the counter catches up on the next request.
+        wait_for(lambda: _dropped(server) >= len(ROWS), what="dropped records on /metrics")
+
+
+def _dropped(server: Server) -> float:
+    assert server.post("/forecast", {"rows": ROWS[:1]}).status == 200
+    lines = str(server.get("/metrics").body).splitlines()
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("prediction_log_dropped_total")
+    )
+
+
+def _logged(scratch: Path, at_least: int) -> pd.DataFrame | None:
+    frame = read_predictions(scratch / "predictions", "agent2")
+    return frame if len(frame) >= at_least else None

@@ -1,6 +1,12 @@
-"""agent3's BentoML service: churn probability per customer from the champion classifier."""
+"""agent3's BentoML service: churn probability per customer from the champion classifier.
+
+The champion is hot-reloaded when a new bundle is exported, and every answer is logged for
+monitoring.
+"""
 
 from __future__ import annotations
+
+import time
 
 import bentoml
 import pandas as pd
@@ -8,33 +14,48 @@ import pandas as pd
 from agents.agent3.model import FEATURES
 from libs.features import FormulaTransformer  # noqa: F401  the champion pipeline holds one; skops needs it
 from libs.messages import ChurnAssessment, CustomerBatch
-from libs.serving.champion import Champion, champion_dir, load_champion
+from libs.serving.champion import Champion, champion_dir
 from libs.serving.limits import BodySizeLimit
+from libs.serving.predictions import ServicePredictions
+from libs.serving.reload import LiveChampion
+
+
+def _gives_probabilities(champion: Champion) -> None:
+    if not hasattr(champion.model, "predict_proba"):
+        raise TypeError(f"{champion.model_name} v{champion.model_version} gives no probabilities")
 
 
 @bentoml.service(name="agent3-churn-classifier", traffic={"timeout": 30})
 class ChurnClassifier:
     def __init__(self) -> None:
-        self.champion: Champion | None = None
-        champion = load_champion(champion_dir("agent3"))
-        if not hasattr(champion.model, "predict_proba"):
-            raise TypeError(f"{champion.model_name} v{champion.model_version} gives no probabilities")
-        self.champion = champion
+        self.live: LiveChampion | None = None
+        self.live = LiveChampion(champion_dir("agent3"), check=_gives_probabilities)
+        self.predictions = ServicePredictions("agent3")
 
     def __is_ready__(self) -> bool:
-        return self.champion is not None
+        return self.live is not None
+
+    @bentoml.on_shutdown
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.close()
+        self.predictions.close()
 
     @bentoml.api
     def assess(self, customers: CustomerBatch) -> list[ChurnAssessment]:
-        assert self.champion is not None
-        frame = pd.DataFrame([row.model_dump() for row in customers], columns=FEATURES).astype("float64")
-        probabilities = self.champion.model.predict_proba(frame)[:, 1]  # type: ignore[attr-defined]
+        assert self.live is not None
+        started = time.perf_counter()
+        champion = self.live.current  # one read: the whole batch is answered by one model
+        inputs = [row.model_dump(include=set(FEATURES)) for row in customers]
+        frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
+        probabilities = champion.model.predict_proba(frame)[:, 1]  # type: ignore[attr-defined]
+        self.predictions.log(inputs, [float(p) for p in probabilities], champion, started=started)
         return [
             ChurnAssessment(
                 customer_id=row.customer_id,
                 churn_probability=float(probability),
-                model_name=self.champion.model_name,
-                model_version=self.champion.model_version,
+                model_name=champion.model_name,
+                model_version=champion.model_version,
             )
             for row, probability in zip(customers, probabilities, strict=True)
         ]

@@ -1,18 +1,23 @@
 import functools
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 
+from agents.agent3.model import FEATURES
 from agents.agent3.tiny_champion import tiny_customers, train_tiny_champion
 from libs.messages import MAX_BATCH, ChurnAssessment, CustomerFeatures
+from libs.monitoring.prediction_log import logged_inputs, read_predictions
 from libs.serving.champion import Champion
 from libs.serving.testing import (
     BadPayload,
     Server,
     bad_payloads,
+    check_hot_reload,
     check_probes,
     check_rejected,
     served_champion,
+    wait_for,
 )
 from services.agent3.service import ChurnClassifier
 
@@ -67,3 +72,25 @@ def test_bad_payloads_get_a_4xx_naming_the_field_and_the_server_stays_up(
 
 def test_health_readiness_and_metrics(server: Server) -> None:
     check_probes(server)
+
+
+def test_each_served_prediction_is_logged(server: Server) -> None:
+    reply = server.post("/assess", {"customers": ROWS})
+    assert reply.status == 200, reply.text
+    directory = server.log.parent / "predictions"
+    logged: pd.DataFrame = wait_for(
+        lambda: frame if len(frame := read_predictions(directory, "agent3")) else None,
+        what="the prediction log",
+    )
+    row = logged.iloc[-1]
+    assert (row["model_name"], row["model_version"]) == ("agent3-churn-classifier", "2")
+    assert row["output"] == pytest.approx(reply.body[-1]["churn_probability"]) and row["latency_ms"] > 0
+    assert sorted(logged_inputs(logged).columns) == sorted(FEATURES)
+
+
+def test_a_new_champion_is_picked_up_without_failing_a_request(server: Server) -> None:
+    directory = server.log.parent / "champion"
+    publish = functools.partial(train_tiny_champion, directory)
+    check_hot_reload(
+        server, "/assess", {"customers": ROWS}, lambda version: publish(version=version), version="3"
+    )

@@ -1,0 +1,77 @@
+"""What a service does with each answer: log it for monitoring, and say on /metrics what was lost.
+
+API::
+
+    predictions = ServicePredictions("agent2")     # directory: Settings().prediction_log_dir
+    predictions.log(rows, outputs, champion, started=time.perf_counter())
+    predictions.close()                            # from the service's @bentoml.on_shutdown
+
+Logging must never slow or fail an answer: ``PredictionLogger.log`` only enqueues, and anything
+else that could go wrong here is swallowed. The logger's dropped count is exported as the
+Prometheus counter ``prediction_log_dropped_total{agent=...}`` (a counter, so BentoML sums it over
+its worker processes); it is brought up to date on each request, which is when drops happen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import bentoml
+
+from libs.monitoring.prediction_log import Inputs, PredictionLogger
+from libs.serving.champion import Champion
+
+log = logging.getLogger(__name__)
+
+DROPPED = bentoml.metrics.Counter(
+    name="prediction_log_dropped",
+    documentation="Prediction log records lost (queue full, write errors); answers are never affected.",
+    labelnames=["agent"],
+)
+
+
+class ServicePredictions:
+    """One per service instance: a prediction logger plus its dropped-records counter."""
+
+    def __init__(self, agent: str, directory: Path | None = None) -> None:
+        self.agent = agent
+        self.logger = PredictionLogger(agent, directory)
+        self._exported = 0
+        self._lock = threading.Lock()
+        self._export_dropped()  # the series shows on /metrics at 0 from the start
+
+    def log(
+        self, rows: Sequence[Inputs], outputs: Sequence[Any], champion: Champion, *, started: float
+    ) -> None:
+        """Queues one record per answered row; never raises."""
+        try:
+            self.logger.log_batch(
+                rows,
+                outputs,
+                model_name=champion.model_name,
+                model_version=champion.model_version,
+                latency_ms=(time.perf_counter() - started) * 1000.0,
+            )
+        except Exception:  # log_batch never raises; this guards the answer against the unforeseen
+            log.debug("prediction log %s: record lost", self.agent, exc_info=True)
+        self._export_dropped()
+
+    def close(self) -> None:
+        self.logger.close()
+        self._export_dropped()
+
+    def _export_dropped(self) -> None:
+        try:
+            with self._lock:
+                dropped = self.logger.dropped
+                new, self._exported = dropped - self._exported, dropped
+            counter = DROPPED.labels(agent=self.agent)
+            if new > 0:
+                counter.inc(new)
+        except Exception:  # metrics outside a BentoML server (in-process tests) may not be set up
+            log.debug("prediction log %s: dropped count not exported", self.agent, exc_info=True)

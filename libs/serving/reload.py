@@ -1,0 +1,114 @@
+"""Hot reload of the champion bundle: a running service answers with a newly exported champion
+without a restart and without dropping a request.
+
+API::
+
+    live = LiveChampion(champion_dir("agent2"), check=can_predict)   # loads now; raises if it cannot
+    champion = live.current        # on the request path: one attribute read, never blocks
+    live.close()                   # stops the watcher thread (on shutdown)
+
+A daemon thread looks at ``champion.json`` (its mtime, size and inode: a cheap ``stat``) at most
+every ``interval_s`` seconds (``Settings().champion_reload_interval_s``; 0 turns watching off).
+``write_champion`` writes the model first and the identity last, so a changed identity means a
+complete bundle: the thread loads it fully off the request path, runs ``check``, then swaps one
+reference. A request holds the champion it read, so it never mixes two models. A bundle that fails
+to load or check (or is missing: DVC deletes a stage's outputs before rerunning it) keeps the old
+champion and logs one clear line per failed bundle; the next change is tried again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from libs.serving.champion import IDENTITY_FILE, Champion, load_champion
+from libs.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Stamp = tuple[int, int, int]  # (mtime_ns, size, inode) of champion.json
+
+
+def _stamp(directory: Path) -> Stamp | None:
+    try:
+        stat = os.stat(directory / IDENTITY_FILE)
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _no_check(champion: Champion) -> None:
+    return None
+
+
+class LiveChampion:
+    """The champion a service answers with, swapped for a new bundle once it has fully loaded."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        check: Callable[[Champion], None] = _no_check,
+        interval_s: float | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.check = check
+        self.interval_s = Settings().champion_reload_interval_s if interval_s is None else interval_s
+        self._stamp = _stamp(self.directory)
+        champion = load_champion(self.directory)
+        check(champion)
+        self._current = champion
+        self._failed: Stamp | None = None
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        if self.interval_s > 0:
+            self._thread = threading.Thread(target=self._watch, name="champion-reload", daemon=True)
+            self._thread.start()
+
+    @property
+    def current(self) -> Champion:
+        return self._current
+
+    def reload_if_changed(self) -> bool:
+        """One look at the bundle; True if a new champion was swapped in. The watcher calls it."""
+        stamp = _stamp(self.directory)
+        if stamp is None or stamp == self._stamp or stamp == self._failed:
+            return False
+        try:
+            champion = load_champion(self.directory)
+            self.check(champion)
+        except Exception as error:  # keep answering with the champion we have
+            self._failed = stamp
+            log.error(
+                "champion reload from %s failed (%s: %s); still serving %s v%s",
+                self.directory,
+                type(error).__name__,
+                error,
+                self._current.model_name,
+                self._current.model_version,
+            )
+            return False
+        previous, self._current, self._stamp, self._failed = self._current, champion, stamp, None
+        log.warning(
+            "champion reloaded from %s: %s v%s -> v%s",
+            self.directory,
+            champion.model_name,
+            previous.model_version,
+            champion.model_version,
+        )
+        return True
+
+    def close(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self.interval_s):
+            try:
+                self.reload_if_changed()
+            except Exception:  # the watcher must outlive any surprise
+                log.exception("champion watcher for %s", self.directory)
