@@ -85,10 +85,18 @@ def require_engine_and_champions() -> None:
 
 
 def build(base_image: str | None) -> None:
-    targets = [artifact.image_target for artifact in (*SHIPPED, MONOLITH)]
+    artifacts = (*SHIPPED, MONOLITH)
+    # The images' own PEXes too: packaging an image builds them into its context, not into dist/.
+    targets = [a.image_target for a in artifacts] + [pex_target(a.deps_pex) for a in artifacts]
     build_args = [f'--docker-build-args=["BASE_IMAGE={base_image}"]'] if base_image else []
     print(f"==> ./pants package {' '.join(targets)}", flush=True)
     run("./pants", *build_args, "package", *targets)
+
+
+def pex_target(relative: str) -> str:
+    """`agents.agent2/serve-deps.pex` is what `./pants package agents/agent2:serve-deps` writes."""
+    folder, name = relative.removesuffix(".pex").split("/")
+    return f"{folder.replace('.', '/')}:{name}"
 
 
 def image_bytes(image: str) -> int:
