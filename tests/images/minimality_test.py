@@ -77,7 +77,9 @@ def pex_sources(pex: Path) -> list[str]:
 def forbidden_code(paths: list[str], shipped: Shipped) -> list[str]:
     """Paths inside another agent's or service's folder (any agent, including ones added later)."""
     own = tuple(f"{folder}/" for folder in shipped.own_code)
-    return sorted(path for path in paths if path.startswith(PROJECT_TOPS) and not path.startswith(own))
+    # A folder's own entry (`agents/agent2`, from an image's file list) is inside that folder too.
+    inside = [path for path in paths if path.startswith(PROJECT_TOPS)]
+    return sorted(path for path in inside if not f"{path.rstrip('/')}/".startswith(own))
 
 
 @pytest.mark.parametrize("shipped", packaged_here(), ids=lambda shipped: shipped.repository)
