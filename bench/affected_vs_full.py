@@ -33,18 +33,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python3 bench/affected_vs_full.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.commands import run
 from bench.report import write_results
 
 SOURCE = Path(__file__).resolve().parent.parent
 CHANGED = "agents/agent2/model.py"
 BENCHMARKS_EXCLUDED = "--filter-tag-regex=-^benchmark$"
-
-
-def run(repo: Path, *command: str) -> str:
-    result = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result.stdout
 
 
 def clone(scratch: Path) -> Path:

@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench import commands  # noqa: E402
 from bench.report import median, ratio, write_results  # noqa: E402
 from bench.serving.processes import answers, free_port  # noqa: E402
 
@@ -67,11 +68,8 @@ SHIPPED = [*AGENTS, COORDINATOR]
 MONOLITH_COMMAND = ("serve", AGENT2_SERVICE, "--host", "0.0.0.0", "--port", "3000")  # noqa: S104
 
 
-def run(*command: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result.stdout
+def run(*command: str) -> str:
+    return commands.run(ROOT, *command)
 
 
 def require_engine_and_champions() -> None:

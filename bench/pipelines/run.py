@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.commands import TELEMETRY_OFF, run  # noqa: E402
 from bench.report import median, ratio, write_results  # noqa: E402
 
 STAGE_PROGRAMS = [
@@ -42,15 +43,7 @@ TRAINED_STATE = [
     ".dvc/cache",
     *(f"agents/{a}/champion" for a in ("agent1", "agent2", "agent3")),
 ]
-QUIET = {"DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true", "BENTOML_DO_NOT_TRACK": "true"}
 PARAMS = "pipelines/agent3/params.yaml"
-
-
-def run(repo: Path, *command: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result.stdout
 
 
 def require_trained(root: Path) -> None:
@@ -113,7 +106,7 @@ def main() -> int:
     try:
         repo = scratch_clone(scratch)
         run(repo, "./pants", "package", *STAGE_PROGRAMS)
-        env = {**os.environ, **QUIET, "DVC_NO_ANALYTICS": "1", "MLOPS_STAGE_PEX_DIR": str(repo / "dist")}
+        env = {**os.environ, **TELEMETRY_OFF, "MLOPS_STAGE_PEX_DIR": str(repo / "dist")}
         dvc = ["./pants", "run", ":dvc", "--"]
         run(repo, *dvc, "repro", "-P", env=env)  # settle: the scratch copy is up to date after this
         samples: dict[str, list[float]] = {

@@ -19,13 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.commands import TELEMETRY_OFF
+
 # Every process the benchmark starts runs with telemetry off (and so never looks for its hosts).
-QUIET = {
-    "DO_NOT_TRACK": "true",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "BENTOML_DO_NOT_TRACK": "true",
-    "DVC_NO_ANALYTICS": "1",
-}
+QUIET = TELEMETRY_OFF
 
 
 def quiet_env(**extra: str) -> dict[str, str]:
