@@ -97,7 +97,9 @@ def row(name: str, measured: Measured) -> dict[str, object]:
         "remote_cache_requests": requests,
         "remote_cache_requests_cached": cached,
         "hit_rate": ratio(cached, requests),
-        "remote_cache_total_time_saved_s": round(counters.get("remote_cache_total_time_saved_ms", 0) / 1000, 1),
+        "remote_cache_total_time_saved_s": round(
+            counters.get("remote_cache_total_time_saved_ms", 0) / 1000, 1
+        ),
         "remote_cache_write_successes": counters.get("remote_cache_write_successes", 0),
         "local_execution_requests": counters.get("local_execution_requests", 0),
     }
@@ -114,16 +116,25 @@ def main() -> None:
         address = run(SOURCE, str(BUILDGRID), "up", str(state)).strip().splitlines()[-1]
         try:
             cold = pants_test(
-                clone(scratch, "cold"), remote_cache_flags(address, write=True), args.targets, scratch / "cold.log"
+                clone(scratch, "cold"),
+                remote_cache_flags(address, write=True),
+                args.targets,
+                scratch / "cold.log",
             )
             print(f"cold: {cold.seconds} s, exit {cold.exit_code}", flush=True)
             second = pants_test(
-                clone(scratch, "clone"), remote_cache_flags(address, write=False), args.targets, scratch / "clone.log"
+                clone(scratch, "clone"),
+                remote_cache_flags(address, write=False),
+                args.targets,
+                scratch / "clone.log",
             )
             print(f"clone: {second.seconds} s, exit {second.exit_code}", flush=True)
         finally:
             run(SOURCE, str(BUILDGRID), "down", str(state))
-    rows = [row("cold (first clone, writes the cache)", cold), row("clone (second clean clone, reads it)", second)]
+    rows = [
+        row("cold (first clone, writes the cache)", cold),
+        row("clone (second clean clone, reads it)", second),
+    ]
     fraction = ratio(second.seconds, cold.seconds)
     notes = [
         f"`./pants test {' '.join(args.targets)}` of commit {head}, twice, in two clean clones; both "
