@@ -51,6 +51,7 @@ class Measured:
     seconds: float
     exit_code: int
     counters: dict[str, int]
+    load: float  # the 15-minute load average when the run ended: these machines are shared
 
 
 def remote_cache_flags(address: str, *, write: bool) -> list[str]:
@@ -83,7 +84,7 @@ def pants_test(repo: Path, flags: list[str], targets: list[str], log: Path) -> M
     counters = {name: int(value) for name, value in COUNTER.findall(result.stderr)}
     if not counters:
         raise SystemExit(f"no --stats-log counters from ./pants test; see {log}:\n{result.stderr[-3000:]}")
-    return Measured(round(seconds, 1), result.returncode, counters)
+    return Measured(round(seconds, 1), result.returncode, counters, round(os.getloadavg()[2], 1))
 
 
 def row(name: str, measured: Measured) -> dict[str, object]:
@@ -143,6 +144,7 @@ def main() -> None:
         f"({second.seconds} s against {cold.seconds} s).",
         "Pants' named caches (downloaded wheels, the pex root) are shared by both clones, as on one "
         "machine; only the process results come from the remote cache.",
+        f"15-minute load average when each run ended: cold {cold.load}, clone {second.load}.",
     ]
     if cold.exit_code or second.exit_code:
         notes.append("A run exited non-zero: failing tests are not cached, so they ran again in the clone.")
