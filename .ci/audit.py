@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tools_venv import tools_bin  # noqa: E402
+from tools_venv import tools_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 IGNORE_FILE = ROOT / ".ci" / "audit-ignore.toml"
@@ -68,7 +68,11 @@ def pinned_requirements(lockfile: Path) -> list[tuple[str, str, tuple[str, ...]]
     text = "".join(line for line in lockfile.read_text().splitlines(True) if not line.startswith("//"))
     lock = json.loads(text)
     pins = {
-        (requirement["project_name"], requirement["version"], tuple(f"{a['algorithm']}:{a['hash']}" for a in requirement["artifacts"]))
+        (
+            requirement["project_name"],
+            requirement["version"],
+            tuple(f"{a['algorithm']}:{a['hash']}" for a in requirement["artifacts"]),
+        )
         for resolve in lock["locked_resolves"]
         for requirement in resolve["locked_requirements"]
     }
@@ -143,7 +147,10 @@ def audit(resolve: str, lockfile: Path, out: Path) -> tuple[list[Finding], list[
     pins = pinned_requirements(lockfile)
     requirements = out / f"{resolve}.requirements.txt"
     requirements.write_text(
-        "".join(f"{name}=={version} " + " ".join(f"--hash={h}" for h in hashes) + "\n" for name, version, hashes in pins)
+        "".join(
+            f"{name}=={version} " + " ".join(f"--hash={h}" for h in hashes) + "\n"
+            for name, version, hashes in pins
+        )
     )
     answers = run_pip_audit(resolve, requirements, out / f"{resolve}.pip-audit.json")
     findings = [
@@ -167,7 +174,11 @@ def audit(resolve: str, lockfile: Path, out: Path) -> tuple[list[Finding], list[
     }
     unaudited = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        fallbacks = dict(zip(skipped, pool.map(lambda item: newest_release_advisories(*item), skipped.items())))
+        fallbacks = dict(
+            zip(
+                skipped, pool.map(lambda item: newest_release_advisories(*item), skipped.items()), strict=True
+            )
+        )
     for name, advisories in fallbacks.items():
         if advisories is None:
             unaudited.append(f"{name}=={skipped[name]}")
@@ -187,7 +198,9 @@ def audit(resolve: str, lockfile: Path, out: Path) -> tuple[list[Finding], list[
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--strict", action="store_true", help="fail when a pin could not be audited")
     parser.add_argument("--out", type=Path, default=ROOT / "dist" / "audit")
     args = parser.parse_args()

@@ -89,7 +89,7 @@ class Workspace:
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     def registry_snapshot(self) -> list[tuple[object, ...]]:
-        """Every registered model and version with its aliases, tags, stage and run: what a failed run must not touch."""
+        """Every registered model and version, with aliases, tags, stage and run: what a failed run keeps."""
         client = self.registry()
         snapshot: list[tuple[object, ...]] = []
         for model in client.search_registered_models():
