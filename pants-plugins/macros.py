@@ -65,11 +65,16 @@ def serving_image(
             "RUN PEX_TOOLS=1 python3.11 /srcs.pex venv --scope=srcs --compile /app/venv",
             "FROM ${BASE_IMAGE}",
             "ENV DO_NOT_TRACK=true BENTOML_DO_NOT_TRACK=true MLFLOW_DISABLE_TELEMETRY=true DVC_NO_ANALYTICS=1"
-            " PYTHONDONTWRITEBYTECODE=1 HOME=/tmp BENTOML_HOME=/tmp/bentoml MLOPS_CHAMPION_DIR=/app/champion",
+            " PYTHONDONTWRITEBYTECODE=1 HOME=/tmp BENTOML_HOME=/tmp/bentoml MLOPS_CHAMPION_DIR=/app/champion"
+            " MLOPS_HOME=/var/lib/mlops",
             "COPY --from=deps /app/venv /app/venv",
             "COPY --from=srcs /app/venv /app/venv",
             *bundle_lines,
             *card_lines,
+            # The one place a service writes (prediction logs, under MLOPS_HOME), so the root filesystem
+            # can be read-only: `docker run --read-only --tmpfs /tmp` gets a volume here.
+            "RUN mkdir -p /var/lib/mlops && chown 65532:65532 /var/lib/mlops",
+            'VOLUME ["/var/lib/mlops"]',
             # A numeric user needs no passwd entry, so any base image works.
             "USER 65532:65532",
             f"EXPOSE {port}",

@@ -16,6 +16,9 @@ SEGMENTS = ["budget", "regular", "premium"]
 MAX_QUANTITY = 10_000
 MAX_UNIT_PRICE = 100_000.0
 AMOUNT_TOLERANCE = 0.01  # amount is quantity x unit price rounded to cents
+# Dates outside these are a broken producer (an epoch-zero default, a year typed as 2600), not history.
+EARLIEST = pd.Timestamp("2000-01-01")
+LATEST = pd.Timestamp("2100-01-01")
 
 
 class _RawModel(pa.DataFrameModel):
@@ -40,8 +43,10 @@ class CustomerSchema(_RawModel):
     customer_id: Series[int] = pa.Field(ge=1, unique=True)
     home_store_id: Series[int] = pa.Field(ge=1)
     segment: Series[str] = pa.Field(isin=SEGMENTS)
-    signup_date: Series[pd.Timestamp]
-    churn_date: Series[pd.Timestamp] = pa.Field(nullable=True)  # NaT: still active at the period's end
+    signup_date: Series[pd.Timestamp] = pa.Field(ge=EARLIEST, lt=LATEST)
+    churn_date: Series[pd.Timestamp] = pa.Field(
+        nullable=True, ge=EARLIEST, lt=LATEST
+    )  # NaT: still active at the period's end
 
     @pa.dataframe_check(error="churn_date must be after signup_date")
     @classmethod
@@ -53,7 +58,7 @@ class CustomerSchema(_RawModel):
 
 class TransactionSchema(_RawModel):
     transaction_id: Series[int] = pa.Field(ge=1, unique=True)
-    ts: Series[pd.Timestamp]
+    ts: Series[pd.Timestamp] = pa.Field(ge=EARLIEST, lt=LATEST)
     customer_id: Series[int] = pa.Field(ge=1)
     store_id: Series[int] = pa.Field(ge=1)
     product_id: Series[int] = pa.Field(ge=1)

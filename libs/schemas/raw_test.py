@@ -134,6 +134,24 @@ def _set(column: str, row: int, value: object) -> Callable[[pd.DataFrame], pd.Da
         ("customers", _set("customer_id", 1, 1), "customer_id", "field_uniqueness"),
         ("anomaly_labels", _set("transaction_id", 0, 3), "transaction_id", "field_uniqueness"),
         ("stores", _set("store_id", 0, 0), "store_id", "greater_than_or_equal_to(1)"),
+        (
+            "transactions",
+            _set("ts", 1, pd.Timestamp("1970-01-01")),
+            "ts",
+            "greater_than_or_equal_to(2000-01-01",
+        ),
+        (
+            "customers",
+            _set("signup_date", 0, pd.Timestamp("2150-06-01")),
+            "signup_date",
+            "less_than(2100-01-01",
+        ),
+        (
+            "customers",
+            _set("churn_date", 1, pd.Timestamp("2222-02-22")),
+            "churn_date",
+            "less_than(2100-01-01",
+        ),
     ],
 )
 def test_bad_data_is_rejected_naming_the_column(

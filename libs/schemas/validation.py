@@ -40,6 +40,40 @@ def validate_frame(df: pd.DataFrame, schema: Schema, *, dataset: str) -> pd.Data
         raise DataValidationError(message, dataset=dataset) from None
 
 
+PARQUET_MAGIC = b"PAR1"  # a Parquet file starts and ends with these four bytes
+
+
+def _looks_like(prefix: bytes) -> str:
+    """What a file that is not Parquet seems to hold, judged from its first bytes, for the report."""
+    if prefix.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "text in UTF-16 (it starts with a UTF-16 byte-order mark)"
+    if prefix.startswith(b"\xef\xbb\xbf"):
+        return "UTF-8 text with a byte-order mark"
+    if b"\x00" in prefix:
+        return "binary data of another format"
+    try:
+        prefix.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(prefix) - 3:  # not just a character cut at the end of the sample
+            return "text that is not UTF-8 (e.g. latin-1)"
+    return "text (e.g. CSV or JSON)"
+
+
+def _unreadable_reason(path: Path, error: Exception) -> str:
+    """One line saying why pyarrow could not read the file, instead of its stack trace."""
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        head = stream.read(512)
+        stream.seek(max(size - len(PARQUET_MAGIC), 0))
+        tail = stream.read()
+    if not head.startswith(PARQUET_MAGIC):
+        return f"not Parquet at all: it holds {_looks_like(head)}"
+    if tail != PARQUET_MAGIC:
+        return f"truncated: the footer every Parquet file ends with is missing ({size} bytes left)"
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"corrupt metadata or data, or text that is not valid UTF-8: {detail}"
+
+
 def read_parquet(path: Path, *, dataset: str) -> pd.DataFrame:
     """The file's rows, or a ``DataValidationError`` saying plainly why there are none to use."""
     path = Path(path)
@@ -51,10 +85,8 @@ def read_parquet(path: Path, *, dataset: str) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path, engine="pyarrow")
     except (ArrowException, OSError, ValueError) as error:
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         message = (
-            f"dataset '{dataset}': {path} is not a readable Parquet file "
-            f"(truncated, corrupt or another format): {detail}"
+            f"dataset '{dataset}': {path} is not a readable Parquet file: {_unreadable_reason(path, error)}"
         )
         raise DataValidationError(message, dataset=dataset) from None
     if len(frame) == 0:

@@ -132,7 +132,7 @@ def test_truncated_parquet_file(parquet: Path) -> None:
     data = parquet.read_bytes()
     parquet.write_bytes(data[: len(data) // 2])
     report = _rejected(parquet)
-    assert report.startswith(f"dataset 'stores': {parquet} is not a readable Parquet file")
+    assert report.startswith(f"dataset 'stores': {parquet} is not a readable Parquet file: truncated")
     assert len(report.splitlines()) == 1
 
 
@@ -140,10 +140,26 @@ def test_parquet_with_a_corrupt_footer(parquet: Path) -> None:
     data = bytearray(parquet.read_bytes())
     data[-40:-8] = b"\xff" * 32  # the footer's metadata, leaving the magic bytes intact
     parquet.write_bytes(bytes(data))
-    assert "is not a readable Parquet file" in _rejected(parquet)
+    assert "is not a readable Parquet file: corrupt metadata or data" in _rejected(parquet)
 
 
 def test_file_in_another_format(tmp_path: Path) -> None:
     path = tmp_path / "stores.parquet"
     stores().to_csv(path, index=False)
-    assert "is not a readable Parquet file" in _rejected(path)
+    assert _rejected(path).endswith(
+        "is not a readable Parquet file: not Parquet at all: it holds text (e.g. CSV or JSON)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "holds"),
+    [
+        ("utf-16", "text in UTF-16 (it starts with a UTF-16 byte-order mark)"),
+        ("utf-8-sig", "UTF-8 text with a byte-order mark"),
+        ("latin-1", "text that is not UTF-8 (e.g. latin-1)"),
+    ],
+)
+def test_text_in_another_encoding_is_named(tmp_path: Path, encoding: str, holds: str) -> None:
+    path = tmp_path / "stores.parquet"
+    path.write_bytes("store_id,region\n1,Düsseldorf-Nord\n".encode(encoding))
+    assert _rejected(path).endswith(f"not Parquet at all: it holds {holds}")

@@ -1,13 +1,24 @@
-"""agent1's pipeline end to end on tiny data: real DVC, real MLflow on a temporary SQLite store."""
+"""agent1's pipeline end to end on tiny data: real DVC, real MLflow on a temporary SQLite store; and a
+training stage killed mid-fit, which must leave no partial output, the registry as it was, and a
+pipeline that a plain rerun completes."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.pipelines.workspace import Workspace, make_workspace, stages_run
+from tests.pipelines.workspace import Workspace, edit_params, make_workspace, sha256, stages_run
+
+# Enough trees that fitting on the tiny world takes far longer than the seconds before the kill.
+SLOW_TREES = 40_000
+RUNNING_BEFORE_KILL_S = 4.0
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +51,76 @@ def test_push_stores_data_and_models_in_the_local_remote(workspace: Workspace, f
 def test_second_run_reruns_nothing(workspace: Workspace, first_run: object) -> None:
     result = workspace.dvc("repro", "-P")
     assert stages_run(result.stdout) == set(), result.stdout
+
+
+def stage_processes(group: int, stage: str) -> list[int]:
+    """Processes of the DVC run's process group running the given stage (not DVC, not its shell).
+
+    `pipelines/stage` and the PEX exec each other in place, so the pid stays while its command line
+    changes; any of them holding the stage name as a word is the stage.
+    """
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [word.decode(errors="replace") for word in command if word]
+        if int(fields[2]) == group and stage in words and "dvc" not in words:
+            found.append(int(entry.name))
+    return found
+
+
+def test_training_killed_mid_fit_leaves_no_partial_output_and_a_rerun_completes(
+    workspace: Workspace, first_run: object
+) -> None:
+    repo = workspace.repo
+    model = repo / "data/agent1/model.skops"
+    model_before = sha256(model)
+    registry_before = workspace.registry_snapshot()
+    params = workspace.params("agent1")
+    original = params.read_text()
+    edit_params(params, "train", "n_estimators", SLOW_TREES)
+    dvc = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro", "pipelines/agent1/dvc.yaml:train"],
+        cwd=repo,
+        env=workspace.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, to find the stage among its children
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (trainers := stage_processes(dvc.pid, "train")) and time.monotonic() < deadline:
+            assert dvc.poll() is None, dvc.communicate()[0]
+            time.sleep(0.2)
+        assert trainers, "the train stage never started"
+        time.sleep(RUNNING_BEFORE_KILL_S)
+        assert set(trainers) <= set(stage_processes(dvc.pid, "train")), "training ended before the kill"
+        for pid in trainers:
+            os.kill(pid, signal.SIGKILL)
+        output = dvc.communicate(timeout=120)[0]
+    finally:
+        if dvc.poll() is None:
+            os.killpg(dvc.pid, signal.SIGKILL)
+            dvc.wait()
+    assert dvc.returncode != 0, output
+    assert "failed to reproduce" in output.lower() or "error" in output.lower(), output
+
+    assert not model.exists() or sha256(model) == model_before, "a partial model was left where DVC reads it"
+    leftovers = [path for path in (repo / "data").rglob("*") if path.name.endswith(".tmp")]
+    assert leftovers == [], leftovers
+    assert workspace.registry_snapshot() == registry_before, "the killed run changed the registry"
+    status = workspace.dvc("status", "pipelines/agent1/dvc.yaml")
+    assert "train" in status.stdout, status.stdout  # DVC knows the stage did not complete
+
+    params.write_text(original)
+    workspace.dvc("repro", "-P")
+    status = workspace.dvc("status")
+    assert "up to date" in status.stdout, status.stdout
+    assert model.is_file()
+    workspace.assert_champion_with_lineage("agent1")

@@ -3,6 +3,7 @@ at validation with nothing lost."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 
@@ -102,6 +103,7 @@ def corrupt(customers: pd.DataFrame, defect: str) -> pd.DataFrame:
         ("out_of_range", "home_store_id"),
         ("duplicate_keys", "customer_id"),
         ("empty", "empty"),
+        ("truncated", "truncated"),
     ],
 )
 def test_bad_raw_data_stops_at_validation_and_loses_nothing(
@@ -114,11 +116,13 @@ def test_bad_raw_data_stops_at_validation_and_loses_nothing(
     features_hash = sha256(features)
     report = repo / "data/agent3/validation.json"
     report_hash = sha256(report)
-    champion_before = workspace.champion_version("agent3")
-    customers = corrupt(pd.read_parquet(raw), defect)
+    registry_before = workspace.registry_snapshot()
     raw.chmod(0o644)
     raw.unlink()
-    customers.to_parquet(raw)
+    if defect == "truncated":
+        raw.write_bytes(original[: len(original) // 2])
+    else:
+        corrupt(pd.read_parquet(io.BytesIO(original)), defect).to_parquet(raw)
     try:
         # New raw data arrived: rerun agent3 from validation on (a plain `repro` would first
         # regenerate data/raw, the data stage's output, and undo the edit).
@@ -131,7 +135,7 @@ def test_bad_raw_data_stops_at_validation_and_loses_nothing(
         assert stages_run(result.stdout) <= {"pipelines/agent3/dvc.yaml:validate"}
         assert sha256(features) == features_hash
         assert sha256(report) == report_hash, "the last good validation report was lost"
-        assert workspace.champion_version("agent3") == champion_before
+        assert workspace.registry_snapshot() == registry_before, "a rejected run changed the registry"
     finally:
         raw.unlink()
         raw.write_bytes(original)

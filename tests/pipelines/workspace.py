@@ -88,6 +88,27 @@ class Workspace:
         mlflow.set_tracking_uri(uri)
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
+    def registry_snapshot(self) -> list[tuple[object, ...]]:
+        """Every registered model and version, with aliases, tags, stage and run: what a failed run keeps."""
+        client = self.registry()
+        snapshot: list[tuple[object, ...]] = []
+        for model in client.search_registered_models():
+            snapshot.append(("model", model.name, sorted(model.aliases.items()), sorted(model.tags.items())))
+            for version in client.search_model_versions(f"name = '{model.name}'"):
+                snapshot.append(
+                    (
+                        "version",
+                        model.name,
+                        int(version.version),
+                        version.status,
+                        version.current_stage,
+                        version.run_id,
+                        sorted(version.aliases),
+                        sorted(version.tags.items()),
+                    )
+                )
+        return sorted(snapshot, key=repr)
+
     def champion_version(self, agent: str) -> str:
         return str(self.registry().get_model_version_by_alias(MODELS[agent], "champion").version)
 
