@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import bentoml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from libs.messages import (
     ChurnAssessment,
@@ -66,6 +66,18 @@ class AgentDown(Exception):
         return AgentUnavailable(error=str(self), agent=self.agent)
 
 
+def _one_series(days: list[DemandFeatures]) -> list[DemandFeatures]:
+    """A horizon is one store and product: checked in validation, so the 400 names ``days``."""
+    if len({(day.store_id, day.product_id) for day in days}) != 1:
+        raise ValueError("every day must be for the same store_id and product_id")
+    return days
+
+
+Horizon = Annotated[
+    list[DemandFeatures], Field(min_length=1, max_length=MAX_HORIZON_DAYS), AfterValidator(_one_series)
+]
+
+
 class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
@@ -92,7 +104,7 @@ class CustomerDecision(Decision):
     churn_probability: float
 
 
-@bentoml.service(name="coordinator", traffic={"timeout": 60})
+@bentoml.service(name="coordinator", traffic={"timeout": 60}, http={"host": Settings().serve_host})
 class Coordinator:
     agent1 = bentoml.depends(url=agent_url("agent1"))
     agent2 = bentoml.depends(url=agent_url("agent2"))
@@ -139,16 +151,11 @@ class Coordinator:
     @bentoml.api
     async def plan_restock(
         self,
-        days: Annotated[list[DemandFeatures], Field(min_length=1, max_length=MAX_HORIZON_DAYS)],
-        on_hand: Annotated[float, Field(ge=0, allow_inf_nan=False)],
+        days: Horizon,
+        on_hand: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)],
         ctx: bentoml.Context,
-        safety_stock: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0,
+        safety_stock: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] = 0.0,
     ) -> RestockPlan | AgentUnavailable:
-        series = {(day.store_id, day.product_id) for day in days}
-        if len(series) != 1:
-            raise bentoml.exceptions.InvalidArgument(
-                "days: every day must be for the same store_id and product_id"
-            )
         try:
             forecasts = await self._call(
                 "agent2",
@@ -160,7 +167,7 @@ class Coordinator:
             return down.answer(ctx)
         total = sum(forecast.predicted_quantity for forecast in forecasts)
         restock = max(0, math.ceil(total + safety_stock - on_hand))
-        store_id, product_id = series.pop()
+        store_id, product_id = days[0].store_id, days[0].product_id
         return RestockPlan(
             store_id=store_id,
             product_id=product_id,
