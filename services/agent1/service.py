@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import bentoml
+import numpy as np
 import pandas as pd
 
 from agents.agent1.model import FEATURES, AnomalyScorer
@@ -21,6 +22,8 @@ from libs.serving.predictions import ServicePredictions
 from libs.serving.readiness import serving_champion
 from libs.serving.reload import LiveChampion
 from libs.settings import Settings
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _is_scorer(champion: Champion) -> None:
@@ -50,7 +53,9 @@ class TransactionSentinel:
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         scorer: AnomalyScorer = champion.model  # type: ignore[assignment]  # checked on load
         inputs = [row.model_dump(include=set(FEATURES)) for row in transactions]
-        frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
+        # The forest casts to float32, where 1e300 is infinite and refused; clipped to float32's
+        # range, every row takes the same path through every tree as it would unclipped.
+        frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64").clip(-FLOAT32_MAX, FLOAT32_MAX)
         scores = scorer.predict(frame)
         flags = scorer.flag(scores)
         self.predictions.log(inputs, [float(score) for score in scores], champion, started=started)

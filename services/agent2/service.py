@@ -18,7 +18,7 @@ from libs.messages import DemandBatch, DemandForecast
 from libs.serving.champion import Champion, champion_dir
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
-from libs.serving.readiness import serving_champion
+from libs.serving.readiness import out_of_range, serving_champion
 from libs.serving.reload import LiveChampion
 from libs.settings import Settings
 
@@ -50,7 +50,10 @@ class DemandForecaster:
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         inputs = [row.model_dump(include=set(FEATURES)) for row in rows]
         frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
-        predicted = np.clip(champion.model.predict(frame), 0.0, None)  # type: ignore[attr-defined]
+        try:
+            predicted = np.clip(champion.model.predict(frame), 0.0, None)  # type: ignore[attr-defined]
+        except ValueError as error:  # scikit-learn's check of the (transformed) features
+            return out_of_range(error, "rows")
         self.predictions.log(inputs, [float(value) for value in predicted], champion, started=started)
         return [
             DemandForecast(

@@ -17,7 +17,7 @@ from libs.messages import ChurnAssessment, CustomerBatch
 from libs.serving.champion import Champion, champion_dir
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
-from libs.serving.readiness import serving_champion
+from libs.serving.readiness import out_of_range, serving_champion
 from libs.serving.reload import LiveChampion
 from libs.settings import Settings
 
@@ -49,7 +49,10 @@ class ChurnClassifier:
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         inputs = [row.model_dump(include=set(FEATURES)) for row in customers]
         frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
-        probabilities = champion.model.predict_proba(frame)[:, 1]  # type: ignore[attr-defined]
+        try:
+            probabilities = champion.model.predict_proba(frame)[:, 1]  # type: ignore[attr-defined]
+        except ValueError as error:  # scikit-learn's check of the (transformed) features
+            return out_of_range(error, "customers")
         self.predictions.log(inputs, [float(p) for p in probabilities], champion, started=started)
         return [
             ChurnAssessment(

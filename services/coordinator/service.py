@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import bentoml
+from bentoml.exceptions import BentoMLException
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse  # pants: no-infer-dep  (bentoml's own web framework)
 
 from libs.messages import (
     ChurnAssessment,
@@ -48,22 +50,40 @@ def agent_url(agent: str) -> str:
 
 
 class AgentUnavailable(BaseModel):
-    """The 503 answer. BentoML hides the message of any 5xx it raises, so this one is returned."""
+    """The answer naming the agent that was down (503) or refused (400). BentoML hides the message
+    of any 5xx it raises, so this one is returned."""
 
     error: str
     agent: str
 
 
 class AgentDown(Exception):
+    """The agent could not be reached or failed: a 503 naming it."""
+
+    status = 503
+
     def __init__(self, agent: str, cause: BaseException) -> None:
         super().__init__(
             f"{agent} ({AGENTS[agent]}) is unavailable at {agent_url(agent)}: {type(cause).__name__}"
         )
         self.agent = agent
 
-    def answer(self, ctx: bentoml.Context) -> AgentUnavailable:
-        ctx.response.status_code = 503
-        return AgentUnavailable(error=str(self), agent=self.agent)
+    def answer(self, ctx: bentoml.Context) -> Any:
+        """The error as a response BentoML passes through as is. Endpoints declare only their decision
+        as their return type: BentoML 1.4 cannot document a union (its /docs.json fails)."""
+        ctx.response.status_code = self.status
+        body = AgentUnavailable(error=str(self), agent=self.agent)
+        return JSONResponse(body.model_dump(), status_code=self.status)
+
+
+class AgentRefused(AgentDown):
+    """The agent answered 4xx (rows its model cannot take): the caller's request is at fault, a 400."""
+
+    status = 400
+
+    def __init__(self, agent: str, cause: BentoMLException) -> None:
+        Exception.__init__(self, f"{agent} ({AGENTS[agent]}) refused the request: {cause}")
+        self.agent = agent
 
 
 def _one_series(days: list[DemandFeatures]) -> list[DemandFeatures]:
@@ -115,10 +135,14 @@ class Coordinator:
         self.retention_threshold = float(os.environ.get("MLOPS_RETENTION_THRESHOLD", "0.3"))
 
     async def _call(self, agent: str, endpoint: str, parse: Callable[[Any], T], **payload: Any) -> T:
-        """Calls an agent; any failure to reach it is a 503 naming the agent."""
+        """Calls an agent; a 4xx from it is a 400 naming it, any other failure a 503 naming it."""
         try:
             method: Callable[..., Awaitable[Any]] = getattr(getattr(self, agent).to_async, endpoint)
             answer = await method(**payload)
+        except BentoMLException as error:
+            if 400 <= error.error_code < 500:
+                raise AgentRefused(agent, error) from error
+            raise AgentDown(agent, error) from error
         except Exception as error:  # every way of not reaching the agent means the same to the caller
             raise AgentDown(agent, error) from error
         return parse(answer)
@@ -126,7 +150,7 @@ class Coordinator:
     @bentoml.api
     async def screen_transaction(
         self, transaction: TransactionFeatures, ctx: bentoml.Context
-    ) -> TransactionDecision | AgentUnavailable:
+    ) -> TransactionDecision:
         try:
             results = await self._call(
                 "agent1",
@@ -155,7 +179,7 @@ class Coordinator:
         on_hand: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)],
         ctx: bentoml.Context,
         safety_stock: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] = 0.0,
-    ) -> RestockPlan | AgentUnavailable:
+    ) -> RestockPlan:
         try:
             forecasts = await self._call(
                 "agent2",
@@ -181,9 +205,7 @@ class Coordinator:
         )
 
     @bentoml.api
-    async def assess_customer(
-        self, customer: CustomerFeatures, ctx: bentoml.Context
-    ) -> CustomerDecision | AgentUnavailable:
+    async def assess_customer(self, customer: CustomerFeatures, ctx: bentoml.Context) -> CustomerDecision:
         try:
             assessments = await self._call(
                 "agent3",
