@@ -135,16 +135,22 @@ class Coordinator:
         self.retention_threshold = float(os.environ.get("MLOPS_RETENTION_THRESHOLD", "0.3"))
 
     async def _call(self, agent: str, endpoint: str, parse: Callable[[Any], T], **payload: Any) -> T:
-        """Calls an agent; a 4xx from it is a 400 naming it, any other failure a 503 naming it."""
-        try:
-            method: Callable[..., Awaitable[Any]] = getattr(getattr(self, agent).to_async, endpoint)
-            answer = await method(**payload)
-        except BentoMLException as error:
-            if 400 <= error.error_code < 500:
-                raise AgentRefused(agent, error) from error
-            raise AgentDown(agent, error) from error
-        except Exception as error:  # every way of not reaching the agent means the same to the caller
-            raise AgentDown(agent, error) from error
+        """Calls an agent; a 4xx from it is a 400 naming it, any other failure a 503 naming it.
+
+        A call that fails before the agent answers (a pooled keep-alive connection the agent had
+        just closed) is tried once more: predictions are idempotent, and under load this happens."""
+        method: Callable[..., Awaitable[Any]] = getattr(getattr(self, agent).to_async, endpoint)
+        for attempt in (1, 2):
+            try:
+                answer = await method(**payload)
+                break
+            except BentoMLException as error:
+                if 400 <= error.error_code < 500:
+                    raise AgentRefused(agent, error) from error
+                raise AgentDown(agent, error) from error
+            except Exception as error:  # every way of not reaching the agent means the same to the caller
+                if attempt == 2:
+                    raise AgentDown(agent, error) from error
         return parse(answer)
 
     @bentoml.api
