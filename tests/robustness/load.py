@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             f"wrk {args.threads} thread(s), {args.connections} keep-alive connections in a closed loop, "
             f"{args.warmup:g} s warm-up then {args.duration:g} s measured per service; client and servers "
             "share the machine's cores.",
-            f"Each request: {HORIZON} days of one store and product; the coordinator's calls agent2.",
+            f"Each request: {HORIZON} days of one store and product; the coordinator sends them to agent2.",
             "Champions: "
             + ("the exported ones (agents/*/champion)" if bundles else "tiny ones (tiny-champion)"),
             "RSS: the server's whole process group (BentoML arbiter and workers), from /proc; growth is end "
