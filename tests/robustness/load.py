@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import threading
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     root = project_root()
     wrk = ensure_wrk()
     bundles = champions(root)
-    folder = Path(tempfile.mkdtemp(prefix="mlops-load-"))  # servers' logs: kept, named on failure
+    folder = Path(tempfile.mkdtemp(prefix="mlops-load-"))  # servers' logs: kept and shown on failure
     fleet = Fleet(args.pex_dir or root / "dist", folder, bundles)
     try:
         for agent in AGENT_SERVICES:
@@ -223,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             lines = log.read_text(errors="replace").splitlines()
             unusual = [line for line in lines if "status=200" not in line][-40:]
             print(f"--- {log} (lines other than 200 answers)", *unusual, sep="\n", file=sys.stderr)
+    if not found:
+        shutil.rmtree(folder, ignore_errors=True)
     return 1 if found else 0
 
 
