@@ -1,9 +1,10 @@
 """Requests and responses between services and agents, as pydantic models (BentoML's API IO).
 
-Every message rejects unknown fields and NaN or infinite numbers: a misspelt field or a NaN feature
-fails at the boundary with the field's name in the error, instead of producing a silent nonsense
-prediction. Requests carry the feature row each agent's ``features.sql`` computes; answers name
-the registered model and version that gave them, for lineage and rollbacks.
+Every message rejects unknown fields, NaN or infinite numbers and values of the wrong JSON type
+(strict mode: ``true`` or ``"3"`` is not a number): a misspelt field or a NaN feature fails at the
+boundary with the field's name in the error, instead of producing a silent nonsense prediction.
+Requests carry the feature row each agent's ``features.sql`` computes; answers name the registered
+model and version that gave them, for lineage and rollbacks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ MAX_BATCH = 1000
 
 class Message(BaseModel):
     # protected_namespaces=(): `model_name` and `model_version` are domain fields, not pydantic internals.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, protected_namespaces=())
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, strict=True, frozen=True, protected_namespaces=()
+    )
 
 
 class ModelAnswer(Message):

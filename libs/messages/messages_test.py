@@ -111,6 +111,18 @@ def test_wrong_type_and_out_of_range_values_are_named() -> None:
     assert _error_fields(error.value) == {"store_id", "month"}
 
 
+@pytest.mark.parametrize("bad", [True, "3", "3.5"])
+def test_values_of_the_wrong_json_type_are_not_coerced(bad: object) -> None:
+    payload = json.dumps({**VALID[DemandFeatures], "lag_7": bad, "store_id": bad})
+    with pytest.raises(ValidationError) as error:
+        DemandFeatures.model_validate_json(payload)
+    assert _error_fields(error.value) == {"lag_7", "store_id"}
+
+
+def test_whole_numbers_still_pass_as_floats() -> None:
+    assert DemandFeatures.model_validate_json(json.dumps({**VALID[DemandFeatures], "lag_7": 4})).lag_7 == 4.0
+
+
 def test_batches_must_hold_between_one_and_max_rows() -> None:
     batch = TypeAdapter(DemandBatch)
     row = VALID[DemandFeatures]

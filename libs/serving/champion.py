@@ -44,16 +44,28 @@ def champion_dir(agent: str) -> Path:
     return root / "agents" / agent / "champion"
 
 
+class BrokenChampion(Exception):
+    """A champion bundle that is missing or cannot be loaded; the message names the file and why."""
+
+
 def load_champion(directory: Path) -> Champion:
+    """The bundle in ``directory``; any way it can be missing or corrupt is a ``BrokenChampion``."""
     identity_path = directory / IDENTITY_FILE
     if not identity_path.is_file():
-        raise FileNotFoundError(
-            f"no champion bundle in {directory}: train and export first (./lifecycle), "
-            f"or point {CHAMPION_DIR_VARIABLE} at one"
+        raise BrokenChampion(
+            f"no champion bundle in {directory} ({identity_path.name} is missing): train and export first"
+            f" (./lifecycle), or point {CHAMPION_DIR_VARIABLE} at one"
         )
-    identity = json.loads(identity_path.read_text(encoding="utf-8"))
-    return Champion(
-        model=load_model(directory / MODEL_FILE),
-        model_name=str(identity["model_name"]),
-        model_version=str(identity["model_version"]),
-    )
+    try:
+        identity = json.loads(identity_path.read_text(encoding="utf-8"))
+        model_name, model_version = str(identity["model_name"]), str(identity["model_version"])
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise BrokenChampion(f"{identity_path} is unreadable ({type(error).__name__}: {error})") from error
+    model_path = directory / MODEL_FILE
+    if not model_path.is_file():
+        raise BrokenChampion(f"{model_path} is missing")
+    try:
+        model = load_model(model_path)
+    except Exception as error:  # skops raises many kinds on a truncated or foreign file
+        raise BrokenChampion(f"{model_path} cannot be loaded ({type(error).__name__}: {error})") from error
+    return Champion(model=model, model_name=model_name, model_version=model_version)

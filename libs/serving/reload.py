@@ -3,7 +3,8 @@ without a restart and without dropping a request.
 
 API::
 
-    live = LiveChampion(champion_dir("agent2"), check=can_predict)   # loads now; raises if it cannot
+    live = LiveChampion(champion_dir("agent2"), check=can_predict)   # loads now, never raises
+    live.ready                     # the service's readiness: a champion is loaded
     champion = live.current        # on the request path: one attribute read, never blocks
     live.close()                   # stops the watcher thread (on shutdown)
 
@@ -14,6 +15,11 @@ complete bundle: the thread loads it fully off the request path, runs ``check``,
 reference. A request holds the champion it read, so it never mixes two models. A bundle that fails
 to load or check (or is missing: DVC deletes a stage's outputs before rerunning it) keeps the old
 champion and logs one clear line per failed bundle; the next change is tried again.
+
+A bundle that is missing or corrupt when the service starts is logged the same way (one line
+naming the file and the reason) and leaves the service without a champion: not ready (/readyz
+503) and ``current`` raises ``NoChampion``, rather than serving garbage, until a good bundle is
+exported and the watcher loads it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from libs.serving.champion import IDENTITY_FILE, Champion, load_champion
+from libs.serving.champion import IDENTITY_FILE, BrokenChampion, Champion, load_champion
 from libs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +50,10 @@ def _no_check(champion: Champion) -> None:
     return None
 
 
+class NoChampion(Exception):
+    """Asked for the champion while none is loaded (the bundle was missing or broken at start)."""
+
+
 class LiveChampion:
     """The champion a service answers with, swapped for a new bundle once it has fully loaded."""
 
@@ -58,10 +68,15 @@ class LiveChampion:
         self.check = check
         self.interval_s = Settings().champion_reload_interval_s if interval_s is None else interval_s
         self._stamp = _stamp(self.directory)
-        champion = load_champion(self.directory)
-        check(champion)
-        self._current = champion
+        self._current: Champion | None = None
         self._failed: Stamp | None = None
+        self.problem: str | None = None  # why there is no champion, while there is none
+        try:
+            self._current = self._load()
+        except Exception as error:
+            self._failed = self._stamp
+            self.problem = _reason(error, self.directory)
+            log.error("champion not loaded, not ready: %s", self.problem)
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         if self.interval_s > 0:
@@ -69,37 +84,45 @@ class LiveChampion:
             self._thread.start()
 
     @property
+    def ready(self) -> bool:
+        return self._current is not None
+
+    @property
     def current(self) -> Champion:
-        return self._current
+        champion = self._current
+        if champion is None:
+            raise NoChampion(f"no champion loaded: {self.problem}")
+        return champion
 
     def reload_if_changed(self) -> bool:
         """One look at the bundle; True if a new champion was swapped in. The watcher calls it."""
         stamp = _stamp(self.directory)
-        if stamp is None or stamp == self._stamp or stamp == self._failed:
+        if stamp is None or stamp == self._failed or (stamp == self._stamp and self._current is not None):
             return False
+        previous = self._current
         try:
-            champion = load_champion(self.directory)
-            self.check(champion)
-        except Exception as error:  # keep answering with the champion we have
+            champion = self._load()
+        except Exception as error:  # keep answering with the champion we have, if any
             self._failed = stamp
-            log.error(
-                "champion reload from %s failed (%s: %s); still serving %s v%s",
-                self.directory,
-                type(error).__name__,
-                error,
-                self._current.model_name,
-                self._current.model_version,
+            serving = (
+                f"still serving {previous.model_name} v{previous.model_version}" if previous else "not ready"
             )
+            log.error("champion reload failed, %s: %s", serving, _reason(error, self.directory))
             return False
-        previous, self._current, self._stamp, self._failed = self._current, champion, stamp, None
+        self._current, self._stamp, self._failed, self.problem = champion, stamp, None, None
         log.warning(
-            "champion reloaded from %s: %s v%s -> v%s",
+            "champion loaded from %s: %s v%s -> v%s",
             self.directory,
             champion.model_name,
-            previous.model_version,
+            previous.model_version if previous else "none",
             champion.model_version,
         )
         return True
+
+    def _load(self) -> Champion:
+        champion = load_champion(self.directory)
+        self.check(champion)
+        return champion
 
     def close(self) -> None:
         self._stopped.set()
@@ -112,3 +135,10 @@ class LiveChampion:
                 self.reload_if_changed()
             except Exception:  # the watcher must outlive any surprise
                 log.exception("champion watcher for %s", self.directory)
+
+
+def _reason(error: Exception, directory: Path) -> str:
+    """BrokenChampion already names the file; a failed check names the model, so add the folder."""
+    return (
+        str(error) if isinstance(error, BrokenChampion) else f"{directory}: {type(error).__name__} ({error})"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle  # to prove the servers never unpickle what they are sent
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,10 +55,17 @@ class Server:
     def get(self, path: str) -> Reply:
         return self._send(urllib.request.Request(self.url + path))  # noqa: S310  loopback http only
 
-    def post(self, path: str, payload: Any = None, *, raw: bytes | None = None) -> Reply:
+    def post(
+        self,
+        path: str,
+        payload: Any = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Reply:
         data = raw if raw is not None else json.dumps(payload).encode()
         request = urllib.request.Request(  # noqa: S310  loopback http only
-            self.url + path, data=data, headers={"content-type": "application/json"}, method="POST"
+            self.url + path, data=data, headers={"content-type": content_type}, method="POST"
         )
         return self._send(request)
 
@@ -71,6 +79,12 @@ class Server:
     def ready(self) -> bool:
         try:
             return self.get("/readyz").status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def alive(self) -> bool:
+        try:
+            return self.get("/healthz").status == 200
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
 
@@ -94,16 +108,21 @@ def serve(
     port: int | None = None,
     timeout_s: float = 120,
     cwd: Path | None = None,
+    host: str | None = "127.0.0.1",
+    ready: bool = True,
 ) -> Iterator[Server]:
-    """Starts ``command + ['--host', '127.0.0.1', '--port', port]`` and waits for /readyz.
+    """Starts ``command + ['--host', host, '--port', port]`` and waits for /readyz (or, with
+    ``ready=False``, only for /healthz: a service that is up but must refuse readiness).
 
-    ``cwd`` matters for a PEX: ``bentoml serve`` puts its working directory first on sys.path, so
-    source folders there would shadow the PEX's own packages."""
+    ``host=None`` passes no ``--host``, so the service's own default binding applies. ``cwd``
+    matters for a PEX: ``bentoml serve`` puts its working directory first on sys.path, so source
+    folders there would shadow the PEX's own packages."""
     port = port or free_port()
     environment = {**os.environ, "DO_NOT_TRACK": "true", "BENTOML_DO_NOT_TRACK": "true", **env}
+    binding = ["--host", host] if host else []
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            [*command, *binding, "--port", str(port)],
             env=environment,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -113,7 +132,7 @@ def serve(
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
         deadline = time.monotonic() + timeout_s
-        while not server.ready():
+        while not (server.ready() if ready else server.alive()):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{' '.join(command)} did not become ready:\n{server.logs()}")
             time.sleep(0.5)
@@ -247,3 +266,161 @@ def wait_for(condition: Callable[[], T | None], timeout_s: float = 30, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.25)
+
+
+AGENT_SERVICES = {
+    "agent1": "services.agent1.service:TransactionSentinel",
+    "agent2": "services.agent2.service:DemandForecaster",
+    "agent3": "services.agent3.service:ChurnClassifier",
+}
+COORDINATOR_SERVICE = "services.coordinator.service:Coordinator"
+
+
+class Fleet:
+    """The three agents from their packaged serve PEXes, each on its own port with a champion
+    bundle (tiny ones trained by their ``tiny-champion`` PEXes unless ``champions`` are given), and
+    restartable one at a time on the same port; plus the coordinator pointed at them.
+
+    ``pex_dir`` holds Pants' package layout (``agents.agent1/serve.pex``...): the test sandbox's
+    working directory for ``runtime_package_dependencies``, or ``dist/``."""
+
+    def __init__(self, pex_dir: Path, root: Path, champions: dict[str, Path] | None = None) -> None:
+        self.pex_dir = pex_dir
+        self.root = root
+        self.ports = {agent: free_port() for agent in AGENT_SERVICES}
+        self.stacks: dict[str, ExitStack] = {}
+        self.servers: dict[str, Server] = {}
+        self.champions = champions or {agent: root / agent for agent in AGENT_SERVICES}
+        for agent in AGENT_SERVICES if champions is None else ():
+            tiny = self.pex(f"agents/{agent}", "tiny-champion")
+            subprocess.run([sys.executable, tiny, "--out", str(root / agent)], check=True)
+
+    def pex(self, directory: str, name: str) -> str:
+        return str(self.pex_dir / directory.replace("/", ".") / f"{name}.pex")
+
+    def start(self, agent: str) -> Server:
+        stack = ExitStack()
+        command = [sys.executable, self.pex(f"agents/{agent}", "serve"), "serve", AGENT_SERVICES[agent]]
+        env = {CHAMPION_DIR_VARIABLE: str(self.champions[agent])}
+        log = self.root / f"{agent}.log"
+        server = stack.enter_context(serve(command, env=env, log=log, port=self.ports[agent], cwd=self.root))
+        self.servers[agent], self.stacks[agent] = server, stack
+        return server
+
+    def stop(self, agent: str) -> None:
+        self.stacks.pop(agent).close()
+
+    def stop_all(self) -> None:
+        for agent in list(self.stacks):
+            self.stop(agent)
+
+    def urls(self) -> dict[str, str]:
+        return {
+            f"MLOPS_{agent.upper()}_URL": f"http://127.0.0.1:{port}" for agent, port in self.ports.items()
+        }
+
+    @contextmanager
+    def coordinator(
+        self, command: Sequence[str] | None = None, env: dict[str, str] | None = None
+    ) -> Iterator[Server]:
+        """The coordinator (its serve PEX unless ``command`` is given) calling these agents."""
+        command = command or [
+            sys.executable,
+            self.pex("services/coordinator", "serve"),
+            "serve",
+            COORDINATOR_SERVICE,
+        ]
+        environment = {**self.urls(), **(env or {})}
+        with serve(command, env=environment, log=self.root / "coordinator.log", cwd=self.root) as server:
+            yield server
+
+
+def listening_hosts(port: int) -> set[str]:
+    """The local addresses a socket listens on at ``port`` on this machine (Linux /proc), e.g.
+    {'127.0.0.1'} or {'0.0.0.0'}: what a server bound to, seen from outside the process."""
+    hosts = set()
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            packed = bytes.fromhex(address)
+            # /proc prints each 32-bit word in host (little-endian) order.
+            words = b"".join(packed[i : i + 4][::-1] for i in range(0, len(packed), 4))
+            hosts.add(socket.inet_ntop(socket.AF_INET if width == 4 else socket.AF_INET6, words))
+    return hosts
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+# How a champion's model file can be broken, and what the service's log line must then say.
+CHAMPION_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "missing": (Path.unlink, "is missing"),
+    "truncated": (_truncate, "cannot be loaded"),
+}
+
+
+def check_broken_champion(
+    service: str, train: Callable[[Path], object], scratch: Path, fault: str, path: str, payload: Any
+) -> None:
+    """Serves ``service`` (``module:Class``, from the current sources, with no ``--host``: it must
+    bind to loopback only) on a champion bundle whose model file is ``fault`` (a key of
+    CHAMPION_FAULTS): it must stay alive but refuse readiness and answer ``path`` with 503, with
+    one log line naming the file and the reason; then a good bundle, exported while it runs,
+    makes it ready and answering."""
+    bundle = scratch / "champion"
+    train(bundle)
+    model = bundle / "model.skops"  # libs.serving.champion.MODEL_FILE, which needs scikit-learn
+    breaks, reason = CHAMPION_FAULTS[fault]
+    breaks(model)
+    env = {
+        CHAMPION_DIR_VARIABLE: str(bundle),
+        "PYTHONPATH": str(Path.cwd()),
+        PREDICTION_LOG_VARIABLE: str(scratch / "predictions"),
+        RELOAD_INTERVAL_VARIABLE: "0.5",
+    }
+    command = [sys.executable, "-m", "bentoml", "serve", service]
+    port = free_port()
+    with serve(command, env=env, log=scratch / "server.log", port=port, host=None, ready=False) as server:
+        assert listening_hosts(port) == {"127.0.0.1"}, "not bound to loopback only when not told a host"
+        assert server.get("/readyz").status == 503, "ready without a champion"
+        log = server.log.read_text(errors="replace")
+        lines = [line for line in log.splitlines() if "champion not loaded" in line]
+        assert len(lines) == 1 and "Traceback" not in log, f"expected one clear line:\n{log[-3000:]}"
+        assert str(model) in lines[0] and reason in lines[0], lines[0]
+        refused = server.post(path, payload)  # BentoML logs the refusal with its traceback, as any error
+        assert refused.status == 503, f"answered without a champion: {refused.status} {refused.text}"
+        train(bundle)
+        wait_for(server.ready, what="readiness once a good champion is exported")
+        answered = server.post(path, payload)
+        assert answered.status == 200, answered.text
+
+
+class _Planted:
+    """A pickle that, if anything unpickled it, would create ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Callable[..., object], tuple[str]]:
+        return (os.mkdir, (str(self.marker),))
+
+
+def check_no_pickles(server: Server, path: str, scratch: Path) -> None:
+    """A pickle sent as octet-stream, as pickle or as "JSON" is refused with a 4xx and a message,
+    and is never unpickled (its payload would create a folder)."""
+    marker = scratch / "unpickled"
+    body = pickle.dumps(_Planted(marker))
+    for content_type in ("application/octet-stream", "application/python-pickle", "application/json"):
+        reply = server.post(path, raw=body, content_type=content_type)
+        assert 400 <= reply.status < 500, f"{content_type}: {reply.status} {reply.text}"
+        assert reply.text.strip('"'), f"{content_type}: a 4xx without a message"
+    assert not marker.exists(), "the server unpickled a request body"
+    assert server.ready()

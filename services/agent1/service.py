@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import bentoml
+import numpy as np
 import pandas as pd
 
 from agents.agent1.model import FEATURES, AnomalyScorer
@@ -18,7 +19,11 @@ from libs.messages import MAX_BATCH, ScreeningResult, TransactionBatch
 from libs.serving.champion import Champion, champion_dir
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
+from libs.serving.readiness import serving_champion
 from libs.serving.reload import LiveChampion
+from libs.settings import Settings
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _is_scorer(champion: Champion) -> None:
@@ -26,30 +31,31 @@ def _is_scorer(champion: Champion) -> None:
         raise TypeError(f"{champion.model_name} v{champion.model_version} is not an AnomalyScorer")
 
 
-@bentoml.service(name="agent1-transaction-sentinel", traffic={"timeout": 30})
+@bentoml.service(
+    name="agent1-transaction-sentinel", traffic={"timeout": 30}, http={"host": Settings().serve_host}
+)
 class TransactionSentinel:
     def __init__(self) -> None:
-        self.live: LiveChampion | None = None
         self.live = LiveChampion(champion_dir("agent1"), check=_is_scorer)
         self.predictions = ServicePredictions("agent1")
 
     def __is_ready__(self) -> bool:
-        return self.live is not None
+        return self.live.ready
 
     @bentoml.on_shutdown
     def close(self) -> None:
-        if self.live is not None:
-            self.live.close()
+        self.live.close()
         self.predictions.close()
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=50)
     def score(self, transactions: TransactionBatch) -> list[ScreeningResult]:
-        assert self.live is not None
         started = time.perf_counter()
-        champion = self.live.current  # one read: the whole batch is answered by one model
+        champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         scorer: AnomalyScorer = champion.model  # type: ignore[assignment]  # checked on load
         inputs = [row.model_dump(include=set(FEATURES)) for row in transactions]
-        frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
+        # The forest casts to float32, where 1e300 is infinite and refused; clipped to float32's
+        # range, every row takes the same path through every tree as it would unclipped.
+        frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64").clip(-FLOAT32_MAX, FLOAT32_MAX)
         scores = scorer.predict(frame)
         flags = scorer.flag(scores)
         self.predictions.log(inputs, [float(score) for score in scores], champion, started=started)

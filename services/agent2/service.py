@@ -18,7 +18,9 @@ from libs.messages import DemandBatch, DemandForecast
 from libs.serving.champion import Champion, champion_dir
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
+from libs.serving.readiness import out_of_range, serving_champion
 from libs.serving.reload import LiveChampion
+from libs.settings import Settings
 
 
 def _can_predict(champion: Champion) -> None:
@@ -26,30 +28,32 @@ def _can_predict(champion: Champion) -> None:
         raise TypeError(f"{champion.model_name} v{champion.model_version} cannot predict")
 
 
-@bentoml.service(name="agent2-demand-forecaster", traffic={"timeout": 30})
+@bentoml.service(
+    name="agent2-demand-forecaster", traffic={"timeout": 30}, http={"host": Settings().serve_host}
+)
 class DemandForecaster:
     def __init__(self) -> None:
-        self.live: LiveChampion | None = None
         self.live = LiveChampion(champion_dir("agent2"), check=_can_predict)
         self.predictions = ServicePredictions("agent2")
 
     def __is_ready__(self) -> bool:
-        return self.live is not None
+        return self.live.ready
 
     @bentoml.on_shutdown
     def close(self) -> None:
-        if self.live is not None:
-            self.live.close()
+        self.live.close()
         self.predictions.close()
 
     @bentoml.api
     def forecast(self, rows: DemandBatch) -> list[DemandForecast]:
-        assert self.live is not None
         started = time.perf_counter()
-        champion = self.live.current  # one read: the whole batch is answered by one model
+        champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         inputs = [row.model_dump(include=set(FEATURES)) for row in rows]
         frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
-        predicted = np.clip(champion.model.predict(frame), 0.0, None)  # type: ignore[attr-defined]
+        try:
+            predicted = np.clip(champion.model.predict(frame), 0.0, None)  # type: ignore[attr-defined]
+        except ValueError as error:  # scikit-learn's check of the (transformed) features
+            return out_of_range(error, "rows")
         self.predictions.log(inputs, [float(value) for value in predicted], champion, started=started)
         return [
             DemandForecast(

@@ -14,10 +14,13 @@ from libs.messages import MAX_BATCH, DemandFeatures, DemandForecast
 from libs.monitoring.prediction_log import logged_inputs, read_predictions
 from libs.serving.champion import IDENTITY_FILE, MODEL_FILE, Champion
 from libs.serving.testing import (
+    CHAMPION_FAULTS,
     BadPayload,
     Server,
     bad_payloads,
+    check_broken_champion,
     check_hot_reload,
+    check_no_pickles,
     check_probes,
     check_rejected,
     served_champion,
@@ -153,3 +156,15 @@ def _dropped(server: Server) -> float:
 def _logged(scratch: Path, at_least: int) -> pd.DataFrame | None:
     frame = read_predictions(scratch / "predictions", "agent2")
     return frame if len(frame) >= at_least else None
+
+
+def test_no_request_body_is_unpickled(server: Server, tmp_path: Path) -> None:
+    check_no_pickles(server, "/forecast", tmp_path)
+
+
+@pytest.mark.parametrize("fault", sorted(CHAMPION_FAULTS))
+def test_a_missing_or_corrupt_champion_refuses_readiness_and_binds_to_loopback(
+    tmp_path: Path, fault: str
+) -> None:
+    train = functools.partial(train_tiny_champion, version="5")
+    check_broken_champion(SERVICE, train, tmp_path, fault, "/forecast", {"rows": ROWS})

@@ -17,7 +17,9 @@ from libs.messages import ChurnAssessment, CustomerBatch
 from libs.serving.champion import Champion, champion_dir
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
+from libs.serving.readiness import out_of_range, serving_champion
 from libs.serving.reload import LiveChampion
+from libs.settings import Settings
 
 
 def _gives_probabilities(champion: Champion) -> None:
@@ -25,30 +27,32 @@ def _gives_probabilities(champion: Champion) -> None:
         raise TypeError(f"{champion.model_name} v{champion.model_version} gives no probabilities")
 
 
-@bentoml.service(name="agent3-churn-classifier", traffic={"timeout": 30})
+@bentoml.service(
+    name="agent3-churn-classifier", traffic={"timeout": 30}, http={"host": Settings().serve_host}
+)
 class ChurnClassifier:
     def __init__(self) -> None:
-        self.live: LiveChampion | None = None
         self.live = LiveChampion(champion_dir("agent3"), check=_gives_probabilities)
         self.predictions = ServicePredictions("agent3")
 
     def __is_ready__(self) -> bool:
-        return self.live is not None
+        return self.live.ready
 
     @bentoml.on_shutdown
     def close(self) -> None:
-        if self.live is not None:
-            self.live.close()
+        self.live.close()
         self.predictions.close()
 
     @bentoml.api
     def assess(self, customers: CustomerBatch) -> list[ChurnAssessment]:
-        assert self.live is not None
         started = time.perf_counter()
-        champion = self.live.current  # one read: the whole batch is answered by one model
+        champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         inputs = [row.model_dump(include=set(FEATURES)) for row in customers]
         frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
-        probabilities = champion.model.predict_proba(frame)[:, 1]  # type: ignore[attr-defined]
+        try:
+            probabilities = champion.model.predict_proba(frame)[:, 1]  # type: ignore[attr-defined]
+        except ValueError as error:  # scikit-learn's check of the (transformed) features
+            return out_of_range(error, "customers")
         self.predictions.log(inputs, [float(p) for p in probabilities], champion, started=started)
         return [
             ChurnAssessment(

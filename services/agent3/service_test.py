@@ -1,5 +1,6 @@
 import functools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,10 +11,13 @@ from libs.messages import MAX_BATCH, ChurnAssessment, CustomerFeatures
 from libs.monitoring.prediction_log import logged_inputs, read_predictions
 from libs.serving.champion import Champion
 from libs.serving.testing import (
+    CHAMPION_FAULTS,
     BadPayload,
     Server,
     bad_payloads,
+    check_broken_champion,
     check_hot_reload,
+    check_no_pickles,
     check_probes,
     check_rejected,
     served_champion,
@@ -93,4 +97,18 @@ def test_a_new_champion_is_picked_up_without_failing_a_request(server: Server) -
     publish = functools.partial(train_tiny_champion, directory)
     check_hot_reload(
         server, "/assess", {"customers": ROWS}, lambda version: publish(version=version), version="3"
+    )
+
+
+def test_no_request_body_is_unpickled(server: Server, tmp_path: Path) -> None:
+    check_no_pickles(server, "/assess", tmp_path)
+
+
+@pytest.mark.parametrize("fault", sorted(CHAMPION_FAULTS))
+def test_a_missing_or_corrupt_champion_refuses_readiness_and_binds_to_loopback(
+    tmp_path: Path, fault: str
+) -> None:
+    train = functools.partial(train_tiny_champion, version="2")
+    check_broken_champion(
+        "services.agent3.service:ChurnClassifier", train, tmp_path, fault, "/assess", {"customers": ROWS}
     )

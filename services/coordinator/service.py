@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import bentoml
-from pydantic import BaseModel, ConfigDict, Field
+from bentoml.exceptions import BentoMLException
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse  # pants: no-infer-dep  (bentoml's own web framework)
 
 from libs.messages import (
     ChurnAssessment,
@@ -48,22 +50,52 @@ def agent_url(agent: str) -> str:
 
 
 class AgentUnavailable(BaseModel):
-    """The 503 answer. BentoML hides the message of any 5xx it raises, so this one is returned."""
+    """The answer naming the agent that was down (503) or refused (400). BentoML hides the message
+    of any 5xx it raises, so this one is returned."""
 
     error: str
     agent: str
 
 
 class AgentDown(Exception):
+    """The agent could not be reached or failed: a 503 naming it."""
+
+    status = 503
+
     def __init__(self, agent: str, cause: BaseException) -> None:
         super().__init__(
             f"{agent} ({AGENTS[agent]}) is unavailable at {agent_url(agent)}: {type(cause).__name__}"
         )
         self.agent = agent
 
-    def answer(self, ctx: bentoml.Context) -> AgentUnavailable:
-        ctx.response.status_code = 503
-        return AgentUnavailable(error=str(self), agent=self.agent)
+    def answer(self, ctx: bentoml.Context) -> Any:
+        """The error as a response BentoML passes through as is. Endpoints declare only their decision
+        as their return type: BentoML 1.4 cannot document a union (its /docs.json fails)."""
+        ctx.response.status_code = self.status
+        body = AgentUnavailable(error=str(self), agent=self.agent)
+        return JSONResponse(body.model_dump(), status_code=self.status)
+
+
+class AgentRefused(AgentDown):
+    """The agent answered 4xx (rows its model cannot take): the caller's request is at fault, a 400."""
+
+    status = 400
+
+    def __init__(self, agent: str, cause: BentoMLException) -> None:
+        Exception.__init__(self, f"{agent} ({AGENTS[agent]}) refused the request: {cause}")
+        self.agent = agent
+
+
+def _one_series(days: list[DemandFeatures]) -> list[DemandFeatures]:
+    """A horizon is one store and product: checked in validation, so the 400 names ``days``."""
+    if len({(day.store_id, day.product_id) for day in days}) != 1:
+        raise ValueError("every day must be for the same store_id and product_id")
+    return days
+
+
+Horizon = Annotated[
+    list[DemandFeatures], Field(min_length=1, max_length=MAX_HORIZON_DAYS), AfterValidator(_one_series)
+]
 
 
 class Decision(BaseModel):
@@ -92,7 +124,7 @@ class CustomerDecision(Decision):
     churn_probability: float
 
 
-@bentoml.service(name="coordinator", traffic={"timeout": 60})
+@bentoml.service(name="coordinator", traffic={"timeout": 60}, http={"host": Settings().serve_host})
 class Coordinator:
     agent1 = bentoml.depends(url=agent_url("agent1"))
     agent2 = bentoml.depends(url=agent_url("agent2"))
@@ -103,18 +135,28 @@ class Coordinator:
         self.retention_threshold = float(os.environ.get("MLOPS_RETENTION_THRESHOLD", "0.3"))
 
     async def _call(self, agent: str, endpoint: str, parse: Callable[[Any], T], **payload: Any) -> T:
-        """Calls an agent; any failure to reach it is a 503 naming the agent."""
-        try:
-            method: Callable[..., Awaitable[Any]] = getattr(getattr(self, agent).to_async, endpoint)
-            answer = await method(**payload)
-        except Exception as error:  # every way of not reaching the agent means the same to the caller
-            raise AgentDown(agent, error) from error
+        """Calls an agent; a 4xx from it is a 400 naming it, any other failure a 503 naming it.
+
+        A call that fails before the agent answers (a pooled keep-alive connection the agent had
+        just closed) is tried once more: predictions are idempotent, and under load this happens."""
+        method: Callable[..., Awaitable[Any]] = getattr(getattr(self, agent).to_async, endpoint)
+        for attempt in (1, 2):
+            try:
+                answer = await method(**payload)
+                break
+            except BentoMLException as error:
+                if 400 <= error.error_code < 500:
+                    raise AgentRefused(agent, error) from error
+                raise AgentDown(agent, error) from error
+            except Exception as error:  # every way of not reaching the agent means the same to the caller
+                if attempt == 2:
+                    raise AgentDown(agent, error) from error
         return parse(answer)
 
     @bentoml.api
     async def screen_transaction(
         self, transaction: TransactionFeatures, ctx: bentoml.Context
-    ) -> TransactionDecision | AgentUnavailable:
+    ) -> TransactionDecision:
         try:
             results = await self._call(
                 "agent1",
@@ -139,16 +181,11 @@ class Coordinator:
     @bentoml.api
     async def plan_restock(
         self,
-        days: Annotated[list[DemandFeatures], Field(min_length=1, max_length=MAX_HORIZON_DAYS)],
-        on_hand: Annotated[float, Field(ge=0, allow_inf_nan=False)],
+        days: Horizon,
+        on_hand: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)],
         ctx: bentoml.Context,
-        safety_stock: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0,
-    ) -> RestockPlan | AgentUnavailable:
-        series = {(day.store_id, day.product_id) for day in days}
-        if len(series) != 1:
-            raise bentoml.exceptions.InvalidArgument(
-                "days: every day must be for the same store_id and product_id"
-            )
+        safety_stock: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] = 0.0,
+    ) -> RestockPlan:
         try:
             forecasts = await self._call(
                 "agent2",
@@ -160,7 +197,7 @@ class Coordinator:
             return down.answer(ctx)
         total = sum(forecast.predicted_quantity for forecast in forecasts)
         restock = max(0, math.ceil(total + safety_stock - on_hand))
-        store_id, product_id = series.pop()
+        store_id, product_id = days[0].store_id, days[0].product_id
         return RestockPlan(
             store_id=store_id,
             product_id=product_id,
@@ -174,9 +211,7 @@ class Coordinator:
         )
 
     @bentoml.api
-    async def assess_customer(
-        self, customer: CustomerFeatures, ctx: bentoml.Context
-    ) -> CustomerDecision | AgentUnavailable:
+    async def assess_customer(self, customer: CustomerFeatures, ctx: bentoml.Context) -> CustomerDecision:
         try:
             assessments = await self._call(
                 "agent3",

@@ -1,21 +1,28 @@
 """The coordinator against the three real agent services, each from its packaged PEX and a real
 (tiny) champion: decisions, bad payloads, and an agent going down and coming back."""
 
-import subprocess
+import json
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from libs.serving.testing import Server, free_port, serve
+from libs.serving.limits import DEFAULT_MAX_BODY_BYTES
+from libs.serving.testing import (
+    AGENT_SERVICES,
+    COORDINATOR_SERVICE,
+    Fleet,
+    Server,
+    check_no_pickles,
+    free_port,
+    listening_hosts,
+    serve,
+)
+from services.coordinator.service import MAX_HORIZON_DAYS
 
-AGENTS = {
-    "agent1": "services.agent1.service:TransactionSentinel",
-    "agent2": "services.agent2.service:DemandForecaster",
-    "agent3": "services.agent3.service:ChurnClassifier",
-}
+ENDPOINTS = ("/screen_transaction", "/plan_restock", "/assess_customer", "/agents_status")
+
 TRANSACTION = {
     "transaction_id": 1,
     "log_amount": 3.2,
@@ -49,57 +56,21 @@ CUSTOMER = {
 }
 
 
-def pex(agent: str, name: str) -> str:
-    return str(Path.cwd() / f"agents.{agent}" / f"{name}.pex")
-
-
-class Agents:
-    """The agent servers, restartable one at a time on their own ports."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.ports = {agent: free_port() for agent in AGENTS}
-        self.stacks: dict[str, ExitStack] = {}
-        self.servers: dict[str, Server] = {}
-        for agent in AGENTS:
-            subprocess.run(
-                [sys.executable, pex(agent, "tiny-champion"), "--out", str(root / agent)], check=True
-            )
-
-    def start(self, agent: str) -> None:
-        stack = ExitStack()
-        command = [sys.executable, pex(agent, "serve"), "serve", AGENTS[agent]]
-        env = {"MLOPS_CHAMPION_DIR": str(self.root / agent)}
-        log = self.root / f"{agent}.log"
-        self.servers[agent] = stack.enter_context(serve(command, env=env, log=log, port=self.ports[agent]))
-        self.stacks[agent] = stack
-
-    def stop(self, agent: str) -> None:
-        self.stacks.pop(agent).close()
-
-    def urls(self) -> dict[str, str]:
-        return {
-            f"MLOPS_{agent.upper()}_URL": f"http://127.0.0.1:{port}" for agent, port in self.ports.items()
-        }
-
-
 @pytest.fixture(scope="module")
-def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agents]:
-    running = Agents(tmp_path_factory.mktemp("agents"))
+def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    running = Fleet(Path.cwd(), tmp_path_factory.mktemp("agents"))
     try:
-        for agent in AGENTS:
+        for agent in AGENT_SERVICES:
             running.start(agent)
         yield running
     finally:
-        for agent in list(running.stacks):
-            running.stop(agent)
+        running.stop_all()
 
 
 @pytest.fixture(scope="module")
-def coordinator(agents: Agents, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    command = [sys.executable, "-m", "bentoml", "serve", "services.coordinator.service:Coordinator"]
-    env = {**agents.urls(), "PYTHONPATH": str(Path.cwd())}
-    with serve(command, env=env, log=tmp_path_factory.mktemp("logs") / "coordinator.log") as running:
+def coordinator(agents: Fleet) -> Iterator[Server]:
+    command = [sys.executable, "-m", "bentoml", "serve", COORDINATOR_SERVICE]
+    with agents.coordinator(command, env={"PYTHONPATH": str(Path.cwd())}) as running:
         yield running
 
 
@@ -125,9 +96,13 @@ def test_decisions_come_from_the_agents_and_name_their_models(coordinator: Serve
     [
         ("/screen_transaction", {"transaction": {**TRANSACTION, "log_amount": "lots"}}, "log_amount"),
         ("/plan_restock", {"days": [], "on_hand": 1.0}, "days"),
+        ("/plan_restock", {"days": [DAY] * (MAX_HORIZON_DAYS + 1), "on_hand": 1.0}, "days"),
+        ("/plan_restock", {"days": [DAY], "on_hand": True}, "on_hand"),
         ("/plan_restock", {"days": [DAY], "on_hand": -1.0}, "on_hand"),
         ("/plan_restock", {"days": [DAY, {**DAY, "store_id": 2}], "on_hand": 1.0}, "store_id"),
         ("/assess_customer", {"customer": {**CUSTOMER, "surprise": 1}}, "surprise"),
+        # Valid, but beyond what the model can take once transformed: agent3's 400, passed on.
+        ("/assess_customer", {"customer": {**CUSTOMER, "revenue": 1e308, "visits": 1e-300}}, "agent3"),
     ],
 )
 def test_bad_requests_get_a_4xx_naming_the_field(
@@ -135,11 +110,32 @@ def test_bad_requests_get_a_4xx_naming_the_field(
 ) -> None:
     reply = coordinator.post(path, payload)
     assert 400 <= reply.status < 500, reply.text
-    assert named in reply.text
+    assert isinstance(reply.body, dict) and named in reply.body["error"] + json.dumps(
+        reply.body.get("detail")
+    )
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_every_endpoint_refuses_a_body_over_the_limit_with_413(coordinator: Server, path: str) -> None:
+    reply = coordinator.post(path, raw=b" " * (DEFAULT_MAX_BODY_BYTES + 1))
+    assert reply.status == 413 and "exceeds the limit" in reply.body["error"], reply.text
+    assert coordinator.ready()
+
+
+def test_no_request_body_is_unpickled(coordinator: Server, tmp_path: Path) -> None:
+    check_no_pickles(coordinator, "/assess_customer", tmp_path)
+
+
+def test_binds_to_loopback_unless_told_a_host(agents: Fleet, tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "bentoml", "serve", COORDINATOR_SERVICE]
+    env = {**agents.urls(), "PYTHONPATH": str(Path.cwd())}
+    with serve(command, env=env, log=tmp_path / "coordinator.log", port=port, host=None):
+        assert listening_hosts(port) == {"127.0.0.1"}
 
 
 def test_an_agent_down_is_a_503_naming_it_and_the_coordinator_recovers(
-    coordinator: Server, agents: Agents
+    coordinator: Server, agents: Fleet
 ) -> None:
     agents.stop("agent2")
     try:
