@@ -1,5 +1,7 @@
 -- Daily demand per store and product from the history agent1 did not flag, on a complete
--- calendar (days without sales are zeros, not gaps), with lag and rolling features.
+-- calendar (days without sales are zeros, not gaps), with lag and rolling features. The calendar
+-- spans the first to the last day of unflagged sales: it comes from the 36k daily rows rather than
+-- from two more scans of every transaction (a fifth of the query's CPU at 10M transactions).
 -- Inputs (views): transactions, scores (agent1), stores, products. Params: $holdout_days.
 -- Flagged transactions are few (about 1%), so dropping them is an anti-join against that small
 -- set rather than a join of every transaction to its score.
@@ -21,8 +23,8 @@ daily AS (
 calendar AS (
     SELECT CAST(day AS DATE) AS date
     FROM range(
-        (SELECT CAST(min(ts) AS DATE) FROM transactions),
-        (SELECT CAST(max(ts) AS DATE) FROM transactions) + INTERVAL 1 DAY,
+        (SELECT min(date) FROM daily),
+        (SELECT max(date) FROM daily) + INTERVAL 1 DAY,
         INTERVAL 1 DAY
     ) AS days(day)
 ),

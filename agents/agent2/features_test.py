@@ -72,3 +72,19 @@ def test_lags_rolling_means_zero_fill_and_flagged_rows_dropped(tables: dict[str,
     assert features["lag_14"].notna().all()
     assert (features["split"] == "holdout").sum() == 2 * 7
     assert features.loc[features["split"] == "holdout", "date"].min() == pd.Timestamp("2024-02-03")
+
+
+def test_the_calendar_spans_the_unflagged_history_only(tables: dict[str, Path]) -> None:
+    transactions = pd.read_parquet(tables["transactions"])
+    late = transactions.iloc[[0]].assign(transaction_id=1000, ts=pd.Timestamp("2024-03-01 12:00"))
+    pd.concat([transactions, late], ignore_index=True).to_parquet(tables["transactions"])
+    scores = pd.read_parquet(tables["scores"])
+    flagged = pd.DataFrame(
+        {"transaction_id": [1000], "anomaly_score": 0.9, "is_flagged": True, "model_version": "1"}
+    )
+    pd.concat([scores, flagged], ignore_index=True).to_parquet(tables["scores"])
+
+    features = run_query(load_sql(SQL_DIR, "features"), tables=tables, params={"holdout_days": 7})
+    # A flagged sale three weeks after the last clean one adds no days of made-up zero demand.
+    assert features["date"].max() == pd.Timestamp("2024-02-09")
+    assert features.loc[features["split"] == "holdout", "date"].min() == pd.Timestamp("2024-02-03")

@@ -1,9 +1,10 @@
 """The pandas contender: agent2's ``features.sql`` written as plain vectorised pandas.
 
 Step for step the same query: transactions less the ones agent1 flagged (an anti-join), summed per store,
-product and day; a complete store x product x calendar grid (days without sales are zeros); lags
-1/7/14 and rolling means over the 7 and 28 preceding rows per series; DuckDB's ``dayofweek``
-(Sunday = 0); the holdout split; rows without a 14-day lag dropped; ordered by store, product, date.
+product and day; a complete store x product x calendar grid from the first to the last day of those
+sales (days without sales are zeros); lags 1/7/14 and rolling means over the 7 and 28 preceding rows
+per series; DuckDB's ``dayofweek`` (Sunday = 0); the holdout split; rows without a 14-day lag dropped;
+ordered by store, product, date.
 Each Parquet file is read with only the columns the query uses, as DuckDB's scan does on its own.
 """
 
@@ -73,9 +74,11 @@ def build_features(
     products: pd.DataFrame,
     holdout_days: int,
 ) -> pd.DataFrame:
-    first, last = transactions["ts"].min().normalize(), transactions["ts"].max().normalize()
+    daily = daily_demand(transactions, scores)
+    days = daily.index.get_level_values("date")
+    first, last = days.min(), days.max()
     calendar = pd.date_range(first, last, freq="D", name="date")
-    frame = add_history(complete_grid(daily_demand(transactions, scores), stores, products, calendar))
+    frame = add_history(complete_grid(daily, stores, products, calendar))
     dates = frame["date"].dt
     frame["day_of_week"] = ((dates.day_of_week + 1) % 7).astype("float64")  # pandas: Monday = 0
     frame["month"] = dates.month.astype("float64")

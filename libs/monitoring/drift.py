@@ -2,7 +2,7 @@
 
 API::
 
-    logged = read_predictions(directory, "agent2")                    # libs.monitoring.prediction_log
+    logged = read_predictions(directory, "agent2")                    # libs.monitoring.prediction_reader
     current = logged_inputs(logged).assign(output=logged["output"])
     summary = compare(
         reference, current,                    # pandas frames: training rows, logged rows

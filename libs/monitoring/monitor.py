@@ -33,7 +33,7 @@ import yaml
 
 from libs.atomicfiles import atomic_write_json
 from libs.monitoring.drift import DriftSummary, Metric, compare
-from libs.monitoring.prediction_log import logged_inputs, read_predictions
+from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.monitoring.report import write_report
 from libs.serving.champion import champion_dir, load_champion
 from libs.settings import Settings

@@ -7,7 +7,9 @@ API::
     logger.log_batch(rows, outputs, model_name="m", model_version="3", latency_ms=12.0)
     logger.dropped                                  # records lost so far (queue full, write errors)
     logger.close()                                  # flushes what is queued (also run at exit)
-    frame = read_predictions(directory, "agent2", since=datetime(2024, 1, 1, tzinfo=UTC))
+
+Reading them back (DuckDB, for monitors and tests) is ``libs.monitoring.prediction_reader``: kept
+apart so a service that only writes logs ships without DuckDB.
 
 Logging must never cost a request its latency or its answer, so ``log`` only puts the record on a
 bounded queue (never blocks, never raises) and a daemon thread writes batches. Losing a log record
@@ -18,8 +20,7 @@ atomically, so a reader never sees half a file and DuckDB prunes by date through
 
 Columns: ``timestamp`` (UTC), ``model_name``, ``model_version``, ``latency_ms``, ``output`` and one
 ``input_<feature>`` column per input feature (the prefix keeps features from colliding with the
-fixed columns); ``read_predictions`` adds the hive key ``date``. ``logged_inputs`` strips the
-prefix, so a logged frame compares directly with a training frame.
+fixed columns).
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -119,7 +118,7 @@ class PredictionLogger:
         """
         try:
             record = PredictionRecord(
-                timestamp=datetime.now(UTC) if timestamp is None else _as_utc(timestamp),
+                timestamp=datetime.now(UTC) if timestamp is None else as_utc(timestamp),
                 inputs=dict(inputs),
                 output=output,
                 model_name=str(model_name),
@@ -304,57 +303,11 @@ def _column(values: list[Any]) -> pa.Array:
     return pa.array([None if value is None else str(value) for value in values], pa.string())
 
 
-_READ_ALL = """
-    SELECT * FROM read_parquet($files, hive_partitioning = true, union_by_name = true)
-    ORDER BY timestamp
-"""
-# The date condition lets DuckDB skip whole partitions; the timestamp condition is the exact cut.
-_READ_SINCE = """
-    SELECT * FROM read_parquet($files, hive_partitioning = true, union_by_name = true)
-    WHERE date >= $since::DATE AND timestamp >= $since
-    ORDER BY timestamp
-"""
-
-
-def read_predictions(directory: Path, agent: str, since: datetime | date | None = None) -> pd.DataFrame:
-    """Every logged row of ``agent`` (optionally from ``since`` on), oldest first, via DuckDB."""
-    agent_dir = Path(directory) / agent
-    if not any(agent_dir.glob("date=*/*.parquet")):
-        return _empty_frame()
-    since_ts = _as_utc(since) if since is not None else None
-    parameters: dict[str, Any] = {"files": str(agent_dir / "date=*" / "*.parquet")}
-    query = _READ_ALL
-    if since_ts is not None:
-        query, parameters["since"] = _READ_SINCE, since_ts
-    with duckdb.connect() as connection:
-        connection.execute("SET TimeZone = 'UTC'")
-        frame = connection.execute(query, parameters).df()
-    return frame[[*FIXED_COLUMNS, *sorted(c for c in frame.columns if c not in FIXED_COLUMNS)]]
-
-
-def logged_inputs(frame: pd.DataFrame) -> pd.DataFrame:
-    """The input features of a logged frame under their own names, as training frames have them."""
-    inputs = [column for column in frame.columns if column.startswith(INPUT_PREFIX)]
-    return frame[inputs].rename(columns=lambda column: column.removeprefix(INPUT_PREFIX))
-
-
-def _as_utc(moment: datetime | date) -> datetime:
+def as_utc(moment: datetime | date) -> datetime:
+    """A date as its midnight UTC, a naive datetime as UTC, an aware one converted."""
     if not isinstance(moment, datetime):
         return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _empty_frame() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "timestamp": pd.Series([], dtype="datetime64[us, UTC]"),
-            "model_name": pd.Series([], dtype="str"),
-            "model_version": pd.Series([], dtype="str"),
-            "latency_ms": pd.Series([], dtype="float64"),
-            "output": pd.Series([], dtype="float64"),
-            "date": pd.Series([], dtype="datetime64[us]"),
-        }
-    )
 
 
 def _default_directory() -> Path:

@@ -13,7 +13,8 @@ import pytest
 
 from libs.messages import DemandFeatures
 from libs.monitoring import prediction_log
-from libs.monitoring.prediction_log import PredictionLogger, PredictionRecord, logged_inputs, read_predictions
+from libs.monitoring.prediction_log import PredictionLogger, PredictionRecord
+from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.settings import Settings
 
 

@@ -26,9 +26,14 @@ def serving_champion(live: LiveChampion) -> Champion:
         raise bentoml.exceptions.ServiceUnavailable(str(missing)) from missing
 
 
+def out_of_range_message(error: ValueError, field: str) -> str:
+    """Why rows that passed validation cannot be taken by the model: scikit-learn refuses features
+    beyond float range (e.g. 1e308, or a ratio over a denormal)."""
+    return f"{field}: values out of the model's numeric range ({error})"
+
+
 def out_of_range(error: ValueError, field: str) -> Any:
-    """The 400 for rows that pass validation but that the model cannot take (scikit-learn refuses
-    features beyond float range, e.g. 1e308 or a ratio over a denormal), as BentoML's own 400s
-    look; BentoML passes a returned response through as is."""
-    message = f"{field}: values out of the model's numeric range ({error})"
+    """The 400 for such rows, as BentoML's own 400s look; BentoML passes a returned response through
+    as is. (A batchable endpoint cannot return one: it raises ``InvalidArgument`` with the message.)"""
+    message = out_of_range_message(error, field)
     return JSONResponse({"error": message, "detail": [{"loc": [field], "msg": message}]}, status_code=400)

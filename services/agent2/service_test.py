@@ -2,6 +2,7 @@ import functools
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from agents.agent2.model import FEATURES
 from agents.agent2.tiny_champion import tiny_demand, train_tiny_champion
 from libs.messages import MAX_BATCH, DemandFeatures, DemandForecast
-from libs.monitoring.prediction_log import logged_inputs, read_predictions
+from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.serving.champion import IDENTITY_FILE, MODEL_FILE, Champion
 from libs.serving.testing import (
     CHAMPION_FAULTS,
@@ -29,16 +30,8 @@ from libs.serving.testing import (
 from services.agent2.service import DemandForecaster
 
 FRAME, _ = tiny_demand(2, seed=3)
-ROWS = [
-    {
-        **row,
-        "store_id": int(row["store_id"]),
-        "product_id": int(row["product_id"]),
-        "day_of_week": int(row["day_of_week"]),
-        "month": int(row["month"]),
-    }
-    for row in FRAME.to_dict("records")
-]
+INTEGER_FIELDS = ("store_id", "product_id", "day_of_week", "month")
+ROWS = [{**row, **{key: int(row[key]) for key in INTEGER_FIELDS}} for row in FRAME.to_dict("records")]
 
 
 SERVICE = "services.agent2.service:DemandForecaster"
@@ -80,6 +73,36 @@ def test_http_forecasts_a_batch_with_unknown_lags(server: Server) -> None:
     forecasts = [DemandForecast.model_validate(item) for item in reply.body]
     assert len(forecasts) == 2 and all(forecast.predicted_quantity >= 0 for forecast in forecasts)
     assert {forecast.model_version for forecast in forecasts} == {"5"}
+
+
+def test_concurrent_requests_merged_into_batches_each_get_their_own_forecasts(
+    server: Server, champion: Champion
+) -> None:
+    frame, _ = tiny_demand(24 * 25 // 2, seed=11)
+    requests = []
+    start = 0
+    for size in range(1, 25):  # 24 requests of 1..24 rows, so a mix-up of slices would show
+        part = frame.iloc[start : start + size]
+        start += size
+        rows = [{**row, **{key: int(row[key]) for key in INTEGER_FIELDS}} for row in part.to_dict("records")]
+        requests.append((rows, np.clip(champion.model.predict(part), 0, None)))  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        replies = list(pool.map(lambda request: server.post("/forecast", {"rows": request[0]}), requests))
+    for (rows, expected), reply in zip(requests, replies, strict=True):
+        assert reply.status == 200, reply.text
+        assert [(item["store_id"], item["product_id"]) for item in reply.body] == [
+            (row["store_id"], row["product_id"]) for row in rows
+        ]
+        assert [item["predicted_quantity"] for item in reply.body] == pytest.approx(list(expected))
+    requests_served, batches = (
+        _metric(server, f"bentoml_service_adaptive_batch_size_{kind}") for kind in ("sum", "count")
+    )
+    assert requests_served > batches > 0, "no two requests were merged into one predict call"
+
+
+def _metric(server: Server, name: str) -> float:
+    lines = str(server.get("/metrics").body).splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(name + "{"))
 
 
 @pytest.mark.parametrize("bad", bad_payloads("rows", ROWS[0], max_batch=MAX_BATCH), ids=lambda bad: bad.case)
@@ -147,10 +170,7 @@ def test_an_unwritable_log_directory_still_answers(tmp_path: Path) -> None:
 
 def _dropped(server: Server) -> float:
     assert server.post("/forecast", {"rows": ROWS[:1]}).status == 200
-    lines = str(server.get("/metrics").body).splitlines()
-    return sum(
-        float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("prediction_log_dropped_total")
-    )
+    return _metric(server, "prediction_log_dropped_total")
 
 
 def _logged(scratch: Path, at_least: int) -> pd.DataFrame | None:

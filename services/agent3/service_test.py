@@ -8,7 +8,7 @@ import pytest
 from agents.agent3.model import FEATURES
 from agents.agent3.tiny_champion import tiny_customers, train_tiny_champion
 from libs.messages import MAX_BATCH, ChurnAssessment, CustomerFeatures
-from libs.monitoring.prediction_log import logged_inputs, read_predictions
+from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.serving.champion import Champion
 from libs.serving.testing import (
     CHAMPION_FAULTS,
