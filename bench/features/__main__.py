@@ -41,8 +41,9 @@ from bench.report import versions, write_results
 
 CONTENDERS = {"duckdb": "bench.features.run_duckdb", "pandas": "bench.features.run_pandas"}
 DEFAULT_SIZES = "1000000,10000000"
-LARGE = 10_000_000  # sizes from here get fewer runs by default: each pandas sample takes a while
-RUNS_SMALL, RUNS_LARGE = 3, 2
+LARGE = 10_000_000  # sizes from here may get their own number of runs (each pandas sample takes seconds)
+# Five samples each: with two, one noisy pandas sample on a shared machine moved the ratio by a third.
+RUNS_SMALL, RUNS_LARGE = 5, 5
 TITLE = "agent2 features: DuckDB SQL (production) vs plain pandas"
 
 

@@ -176,8 +176,10 @@ def setup_notes(args: argparse.Namespace, load_before: float, load_after: float,
         "version); MLflow gets `dataframe_split` at /invocations (schema-checked against the saved "
         "signature). Both answers were checked against the estimator's own predictions before load.",
         "Ceiling: the champion's predict (plus clip) on a prebuilt frame, one thread, no HTTP. "
-        "'in-process predict' at bigger batches shows what merging requests (adaptive batching) could "
-        "gain; 'in-process handler' is the service's own validate + forecast + serialise without HTTP.",
+        "'in-process predict' at bigger batches shows what merging requests gains: agent2's service "
+        "batches adaptively (BentoML merges concurrent requests into one predict call), MLflow's "
+        "server predicts per request; 'in-process handler' is the service's own validate + forecast + "
+        "serialise of one request without HTTP.",
         f"{threads}.",
         f"Shared machine: 1-minute load average {load_before:.2f} before and {load_after:.2f} after; "
         f"the whole run took {seconds:.0f} s.",
