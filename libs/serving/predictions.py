@@ -68,10 +68,10 @@ class ServicePredictions:
     def _export_dropped(self) -> None:
         try:
             with self._lock:
-                dropped = self.logger.dropped
-                new, self._exported = dropped - self._exported, dropped
-            counter = DROPPED.labels(agent=self.agent)
-            if new > 0:
-                counter.inc(new)
+                counter = DROPPED.labels(agent=self.agent)
+                new = self.logger.dropped - self._exported
+                if new > 0:
+                    counter.inc(new)
+                    self._exported += new  # only once exported: a failed export is retried next request
         except Exception:  # metrics outside a BentoML server (in-process tests) may not be set up
             log.debug("prediction log %s: dropped count not exported", self.agent, exc_info=True)

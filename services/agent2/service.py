@@ -30,8 +30,9 @@ from libs.settings import Settings
 
 # Rows per merged predict call: two maximum-size requests, or about 70 of the coordinator's 28-day horizons.
 BATCH_ROWS = 2 * MAX_BATCH
-# A request still queued this long is answered 503 ("overloaded") rather than kept waiting.
-MAX_QUEUE_MS = 10_000
+# A request that would wait past the request timeout anyway is answered 503 ("overloaded") instead.
+TIMEOUT_S = 30
+MAX_QUEUE_MS = TIMEOUT_S * 1000
 
 
 def _can_predict(champion: Champion) -> None:
@@ -47,7 +48,7 @@ def _feature_frame(rows: Sequence[DemandFeatures]) -> pd.DataFrame:
 
 
 @bentoml.service(
-    name="agent2-demand-forecaster", traffic={"timeout": 30}, http={"host": Settings().serve_host}
+    name="agent2-demand-forecaster", traffic={"timeout": TIMEOUT_S}, http={"host": Settings().serve_host}
 )
 class DemandForecaster:
     def __init__(self) -> None:

@@ -165,7 +165,8 @@ def test_an_unwritable_log_directory_still_answers(tmp_path: Path) -> None:
             reply = server.post("/forecast", {"rows": ROWS})
             assert reply.status == 200, reply.text
         # Drops happen on the writer thread; the counter catches up on the next request.
-        wait_for(lambda: _dropped(server) >= len(ROWS), what="dropped records on /metrics")
+        # Up to a minute: on a CI machine running every test at once this took over 30 s.
+        wait_for(lambda: _dropped(server) >= len(ROWS), timeout_s=60, what="dropped records on /metrics")
 
 
 def _dropped(server: Server) -> float:
