@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import errno
+import gzip
+import json
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -51,7 +53,7 @@ def test_logged_predictions_read_back_with_their_columns(tmp_path: Path, logger:
     assert str(frame["timestamp"].dt.tz) == "UTC"
     assert list(logged_inputs(frame).columns) == ["lag_1", "lag_7", "store_id"]
     # batch_size=3: seven records are three files, each in the hive folder of its UTC date.
-    files = sorted((tmp_path / "agent2").glob("date=*/part-*.parquet"))
+    files = sorted((tmp_path / "agent2").glob("date=*/part-*.jsonl.gz"))
     assert len(files) == 3
     assert {file.parent.name for file in files} == {f"date={datetime.now(UTC).date().isoformat()}"}
     assert not list((tmp_path / "agent2").rglob("*.tmp")), "temporary files must be renamed or removed"
@@ -133,10 +135,12 @@ def test_a_stalled_writer_never_blocks_log_and_overflow_is_counted(
 def test_a_full_disk_drops_the_batch_counts_it_and_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def full_disk(*_: object, **__: object) -> None:
+    def full_disk(path: Path, data: bytes) -> int:
+        with path.open("wb") as file:  # half a file on disk, then the device is full
+            file.write(data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(prediction_log.pq, "write_table", full_disk)
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
     logger = PredictionLogger("agent2", tmp_path, batch_size=4, flush_interval_s=60)
     with caplog.at_level(logging.WARNING, logger=prediction_log.__name__):
         for index in range(4):
@@ -146,7 +150,7 @@ def test_a_full_disk_drops_the_batch_counts_it_and_warns(
 
     assert logger.dropped == 4 and logger.written == 0
     assert any("4 records" in message and "No space left" in message for message in caplog.messages)
-    assert not list(tmp_path.rglob("*.parquet")) and not list(tmp_path.rglob("*.tmp"))
+    assert not list(tmp_path.rglob("*.jsonl.gz")) and not list(tmp_path.rglob("*.tmp"))
 
 
 def test_an_unwritable_directory_drops_without_raising(tmp_path: Path) -> None:
@@ -178,6 +182,18 @@ def test_text_outputs_and_inputs_are_kept_as_text(tmp_path: Path, logger: Predic
     assert frame.loc[0, "output"] == "churn" and frame.loc[0, "input_segment"] == "budget"
     assert frame.loc[0, "input_x"] == 1.0
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_files_are_gzipped_json_lines_with_non_finite_numbers_as_null(
+    tmp_path: Path, logger: PredictionLogger
+) -> None:
+    logger.log({"x": float("nan"), "y": float("inf"), "z": 2}, output=1.5, latency_ms=1.0, **MODEL)
+    assert logger.flush()
+    (file,) = (tmp_path / "agent2").rglob("part-*.jsonl.gz")
+    (row,) = (json.loads(line) for line in gzip.decompress(file.read_bytes()).splitlines())
+    assert row["input_x"] is None and row["input_y"] is None and row["input_z"] == 2.0
+    assert row["output"] == 1.5 and row["model_version"] == "7"
+    assert datetime.fromisoformat(row["timestamp"]).tzinfo is not None
 
 
 def test_a_request_row_logs_as_it_is(tmp_path: Path, logger: PredictionLogger) -> None:

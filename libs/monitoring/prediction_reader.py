@@ -19,15 +19,17 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from libs.monitoring.prediction_log import FIXED_COLUMNS, INPUT_PREFIX, as_utc
+from libs.monitoring.prediction_log import FIXED_COLUMNS, INPUT_PREFIX, SUFFIX, as_utc
 
 _READ_ALL = """
-    SELECT * FROM read_parquet($files, hive_partitioning = true, union_by_name = true)
+    SELECT * FROM read_json($files, format = 'newline_delimited', hive_partitioning = true,
+                            union_by_name = true)
     ORDER BY timestamp
 """
 # The date condition lets DuckDB skip whole partitions; the timestamp condition is the exact cut.
 _READ_SINCE = """
-    SELECT * FROM read_parquet($files, hive_partitioning = true, union_by_name = true)
+    SELECT * FROM read_json($files, format = 'newline_delimited', hive_partitioning = true,
+                            union_by_name = true)
     WHERE date >= $since::DATE AND timestamp >= $since
     ORDER BY timestamp
 """
@@ -36,16 +38,19 @@ _READ_SINCE = """
 def read_predictions(directory: Path, agent: str, since: datetime | date | None = None) -> pd.DataFrame:
     """Every logged row of ``agent`` (optionally from ``since`` on), oldest first, via DuckDB."""
     agent_dir = Path(directory) / agent
-    if not any(agent_dir.glob("date=*/*.parquet")):
+    if not any(agent_dir.glob(f"date=*/*{SUFFIX}")):
         return _empty_frame()
     since_ts = as_utc(since) if since is not None else None
-    parameters: dict[str, Any] = {"files": str(agent_dir / "date=*" / "*.parquet")}
+    parameters: dict[str, Any] = {"files": str(agent_dir / "date=*" / f"*{SUFFIX}")}
     query = _READ_ALL
     if since_ts is not None:
         query, parameters["since"] = _READ_SINCE, since_ts
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
         frame = connection.execute(query, parameters).df()
+    for column in frame.columns:  # a feature no file had a value for: numeric, as training frames have it
+        if column.startswith(INPUT_PREFIX) and frame[column].isna().all():
+            frame[column] = frame[column].astype("float64")
     return frame[[*FIXED_COLUMNS, *sorted(c for c in frame.columns if c not in FIXED_COLUMNS)]]
 
 

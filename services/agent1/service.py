@@ -23,6 +23,9 @@ from libs.serving.readiness import serving_champion
 from libs.serving.reload import LiveChampion
 from libs.settings import Settings
 
+# The request fields a prediction log records: the model's features (built once, not per row).
+LOGGED_FIELDS = set(FEATURES)
+
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -52,7 +55,7 @@ class TransactionSentinel:
         started = time.perf_counter()
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         scorer: AnomalyScorer = champion.model  # type: ignore[assignment]  # checked on load
-        inputs = [row.model_dump(include=set(FEATURES)) for row in transactions]
+        inputs = [row.model_dump(include=LOGGED_FIELDS) for row in transactions]
         # The forest casts to float32, where 1e300 is infinite and refused; clipped to float32's
         # range, every row takes the same path through every tree as it would unclipped.
         frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64").clip(-FLOAT32_MAX, FLOAT32_MAX)

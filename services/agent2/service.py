@@ -28,6 +28,9 @@ from libs.serving.readiness import out_of_range_message, serving_champion
 from libs.serving.reload import LiveChampion
 from libs.settings import Settings
 
+# The request fields a prediction log records: the model's features (built once, not per row).
+LOGGED_FIELDS = set(FEATURES)
+
 # Rows per merged predict call: two maximum-size requests, or about 70 of the coordinator's 28-day horizons.
 BATCH_ROWS = 2 * MAX_BATCH
 # A request that would wait past the request timeout anyway is answered 503 ("overloaded") instead.
@@ -75,7 +78,7 @@ class DemandForecaster:
         except ValueError as error:  # scikit-learn's check of the (transformed) features
             raise bentoml.exceptions.InvalidArgument(out_of_range_message(error, "rows")) from error
         self.predictions.log(
-            [row.model_dump(include=set(FEATURES)) for row in rows],
+            [row.model_dump(include=LOGGED_FIELDS) for row in rows],
             [float(value) for value in predicted],
             champion,
             started=started,

@@ -21,6 +21,9 @@ from libs.serving.readiness import out_of_range, serving_champion
 from libs.serving.reload import LiveChampion
 from libs.settings import Settings
 
+# The request fields a prediction log records: the model's features (built once, not per row).
+LOGGED_FIELDS = set(FEATURES)
+
 
 def _gives_probabilities(champion: Champion) -> None:
     if not hasattr(champion.model, "predict_proba"):
@@ -47,7 +50,7 @@ class ChurnClassifier:
     def assess(self, customers: CustomerBatch) -> list[ChurnAssessment]:
         started = time.perf_counter()
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
-        inputs = [row.model_dump(include=set(FEATURES)) for row in customers]
+        inputs = [row.model_dump(include=LOGGED_FIELDS) for row in customers]
         frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
         try:
             probabilities = champion.model.predict_proba(frame)[:, 1]  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ the new version by hot reload). Requests keep succeeding throughout.
 
 from __future__ import annotations
 
+import gzip
 import math
 import shutil
 import subprocess
@@ -93,8 +94,9 @@ def _versions(server: Server, rows: list[dict[str, Any]]) -> set[str]:
 
 
 def _logged_rows(workspace: Workspace) -> int:
-    files = (workspace.repo / ".local" / "predictions" / AGENT).glob("date=*/*.parquet")
-    return sum(len(pd.read_parquet(path)) for path in files)
+    # The service's prediction log: gzipped JSON Lines, one line per answered row.
+    files = (workspace.repo / ".local" / "predictions" / AGENT).glob("date=*/*.jsonl.gz")
+    return sum(len(gzip.decompress(path.read_bytes()).splitlines()) for path in files)
 
 
 def _loop(workspace: Workspace, reference: Path) -> subprocess.CompletedProcess[str]:
