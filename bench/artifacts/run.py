@@ -1,6 +1,6 @@
 """Artifact minimality: each agent's image and PEX against a monolith, and container start to /readyz.
 
-    python3 bench/artifacts/run.py [--starts 5] [--no-build]     (after ./lifecycle --no-serve)
+    python3 bench/artifacts/run.py [--starts 3] [--no-build]     (after ./lifecycle --no-serve)
 
 The monolith (bench/artifacts:monolith) is the one-image-for-all-jobs a team starts with: every
 requirement of every resolve in one environment, on the same base image, with the same layering,
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--starts", type=int, default=5, help="container starts per image (median reported)")
+    parser.add_argument("--starts", type=int, default=3, help="container starts per image (median reported)")
     parser.add_argument("--no-build", action="store_true", help="measure the images and PEXes already built")
     parser.add_argument("--base-image", default=os.environ.get("BASE_IMAGE"), help="default: $BASE_IMAGE")
     args = parser.parse_args(argv)
