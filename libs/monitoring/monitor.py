@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow  # noqa: F401  # pandas' Parquet engine for read_parquet; the import is what Pants infers
 import yaml
 
 from libs.atomicfiles import atomic_write_json
