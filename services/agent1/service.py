@@ -17,6 +17,7 @@ import pandas as pd
 from agents.agent1.model import FEATURES, AnomalyScorer
 from libs.messages import MAX_BATCH, ScreeningResult, TransactionBatch
 from libs.serving.champion import Champion, champion_dir
+from libs.serving.collector import settle_heap
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
 from libs.serving.readiness import serving_champion
@@ -41,6 +42,7 @@ class TransactionSentinel:
     def __init__(self) -> None:
         self.live = LiveChampion(champion_dir("agent1"), check=_is_scorer)
         self.predictions = ServicePredictions("agent1")
+        settle_heap()  # last: what __init__ loaded stays out of every later collection
 
     def __is_ready__(self) -> bool:
         return self.live.ready

@@ -15,6 +15,7 @@ from agents.agent3.model import FEATURES
 from libs.features import FormulaTransformer  # noqa: F401  the champion pipeline holds one; skops needs it
 from libs.messages import ChurnAssessment, CustomerBatch
 from libs.serving.champion import Champion, champion_dir
+from libs.serving.collector import settle_heap
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
 from libs.serving.readiness import out_of_range, serving_champion
@@ -37,6 +38,7 @@ class ChurnClassifier:
     def __init__(self) -> None:
         self.live = LiveChampion(champion_dir("agent3"), check=_gives_probabilities)
         self.predictions = ServicePredictions("agent3")
+        settle_heap()  # last: what __init__ loaded stays out of every later collection
 
     def __is_ready__(self) -> bool:
         return self.live.ready

@@ -28,6 +28,7 @@ from libs.messages import (
     ScreeningResult,
     TransactionFeatures,
 )
+from libs.serving.collector import settle_heap
 from libs.serving.limits import BodySizeLimit
 from libs.settings import Settings
 
@@ -133,6 +134,7 @@ class Coordinator:
     def __init__(self) -> None:
         self.review_threshold = float(os.environ.get("MLOPS_REVIEW_THRESHOLD", "0.99"))
         self.retention_threshold = float(os.environ.get("MLOPS_RETENTION_THRESHOLD", "0.3"))
+        settle_heap()  # last: what __init__ loaded stays out of every later collection
 
     async def _call(self, agent: str, endpoint: str, parse: Callable[[Any], T], **payload: Any) -> T:
         """Calls an agent; a 4xx from it is a 400 naming it, any other failure a 503 naming it.
