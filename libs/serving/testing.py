@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import pickle  # to prove the servers never unpickle what they are sent
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -116,9 +118,19 @@ def serve(
 
     ``host=None`` passes no ``--host``, so the service's own default binding applies. ``cwd``
     matters for a PEX: ``bentoml serve`` puts its working directory first on sys.path, so source
-    folders there would shadow the PEX's own packages."""
+    folders there would shadow the PEX's own packages. Each server gets its own ``BENTOML_HOME``
+    (unless ``env`` names one): BentoML empties ``$BENTOML_HOME/prometheus_multiproc_dir`` as a
+    server starts, so servers sharing a home (tests running side by side) wipe each other's
+    /metrics."""
     port = port or free_port()
-    environment = {**os.environ, "DO_NOT_TRACK": "true", "BENTOML_DO_NOT_TRACK": "true", **env}
+    home = tempfile.mkdtemp(prefix="bentoml-home-")
+    environment = {
+        **os.environ,
+        "DO_NOT_TRACK": "true",
+        "BENTOML_DO_NOT_TRACK": "true",
+        "BENTOML_HOME": home,
+        **env,
+    }
     binding = ["--host", host] if host else []
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -139,6 +151,7 @@ def serve(
         yield server
     finally:
         stop(process)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from agents.agent1.model import FEATURES, AnomalyScorer
 from libs.messages import MAX_BATCH, ScreeningResult, TransactionBatch
+from libs.serving.answers import JsonAnswers
 from libs.serving.champion import Champion, champion_dir
 from libs.serving.collector import settle_heap
 from libs.serving.limits import BodySizeLimit
@@ -53,7 +54,7 @@ class TransactionSentinel:
         self.predictions.close()
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=50)
-    def score(self, transactions: TransactionBatch) -> list[ScreeningResult]:
+    def score(self, transactions: TransactionBatch) -> JsonAnswers[ScreeningResult]:
         started = time.perf_counter()
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         scorer: AnomalyScorer = champion.model  # type: ignore[assignment]  # checked on load

@@ -21,6 +21,7 @@ import pandas as pd
 
 from agents.agent2.model import FEATURES
 from libs.messages import MAX_BATCH, DemandBatch, DemandFeatures, DemandForecast
+from libs.serving.answers import JsonAnswers
 from libs.serving.champion import Champion, champion_dir
 from libs.serving.collector import settle_heap
 from libs.serving.limits import BodySizeLimit
@@ -69,7 +70,7 @@ class DemandForecaster:
         self.predictions.close()
 
     @bentoml.api(batchable=True, max_batch_size=BATCH_ROWS, max_latency_ms=MAX_QUEUE_MS)
-    def forecast(self, rows: DemandBatch) -> list[DemandForecast]:
+    def forecast(self, rows: DemandBatch) -> JsonAnswers[DemandForecast]:
         """Forecasts for store-product-days, in the order given, each naming the model that made it."""
         # Called with the rows of every request in a merged batch; BentoML hands each request its slice.
         started = time.perf_counter()

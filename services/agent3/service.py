@@ -14,6 +14,7 @@ import pandas as pd
 from agents.agent3.model import FEATURES
 from libs.features import FormulaTransformer  # noqa: F401  the champion pipeline holds one; skops needs it
 from libs.messages import ChurnAssessment, CustomerBatch
+from libs.serving.answers import JsonAnswers
 from libs.serving.champion import Champion, champion_dir
 from libs.serving.collector import settle_heap
 from libs.serving.limits import BodySizeLimit
@@ -49,7 +50,7 @@ class ChurnClassifier:
         self.predictions.close()
 
     @bentoml.api
-    def assess(self, customers: CustomerBatch) -> list[ChurnAssessment]:
+    def assess(self, customers: CustomerBatch) -> JsonAnswers[ChurnAssessment]:
         started = time.perf_counter()
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         inputs = [row.model_dump(include=LOGGED_FIELDS) for row in customers]
