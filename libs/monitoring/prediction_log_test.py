@@ -4,7 +4,13 @@ import errno
 import gzip
 import json
 import logging
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,7 +21,7 @@ import pytest
 
 from libs.messages import DemandFeatures
 from libs.monitoring import prediction_log
-from libs.monitoring.prediction_log import PredictionLogger, PredictionRecord
+from libs.monitoring.prediction_log import PredictionBatch, PredictionLogger
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.settings import Settings
 
@@ -82,6 +88,35 @@ def test_close_flushes_a_partial_batch(tmp_path: Path) -> None:
     assert list(frame["output"]) == [0.1, 0.9] and list(frame["latency_ms"]) == [5.0, 5.0]
 
 
+def test_a_batch_is_copied_when_logged_and_counts_its_rows_against_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    real_write = prediction_log.write_batch
+
+    def stalled_write(agent_dir: Path, batch: Sequence[PredictionBatch]) -> list[Path]:
+        entered.set()
+        release.wait(30)
+        return real_write(agent_dir, batch)
+
+    monkeypatch.setattr(prediction_log, "write_batch", stalled_write)
+    logger = PredictionLogger("agent2", tmp_path, max_queue=4, batch_size=1, flush_interval_s=60)
+    logger.log({"x": 0.0}, output=0.0, latency_ms=1.0, **MODEL)
+    assert entered.wait(10), "the writer should have taken the first record"
+
+    rows = [{"x": 1.0}, {"x": 2.0}, {"x": 3.0}]
+    logger.log_batch(rows, [1.0, 2.0, 3.0], latency_ms=5.0, **MODEL)  # 3 rows of 4 queued
+    rows[0]["x"] = -1.0  # the caller reuses its rows: what was logged must not change
+    logger.log_batch([{"x": 4.0}, {"x": 5.0}], [4.0, 5.0], latency_ms=5.0, **MODEL)  # 3 + 2 > 4: dropped
+    logger.log_batch([], [], latency_ms=5.0, **MODEL)  # nothing to log is not a drop
+    assert logger.dropped == 2
+
+    release.set()
+    logger.close()
+    assert logger.dropped == 2 and logger.written == 4
+    assert list(read_predictions(tmp_path, "agent2")["input_x"]) == [0.0, 1.0, 2.0, 3.0]
+
+
 def test_nothing_logged_reads_as_an_empty_frame_with_the_columns(tmp_path: Path) -> None:
     frame = read_predictions(tmp_path, "agent1")
     assert frame.empty
@@ -102,7 +137,7 @@ def test_a_stalled_writer_never_blocks_log_and_overflow_is_counted(
     entered, release = threading.Event(), threading.Event()
     real_write = prediction_log.write_batch
 
-    def stalled_write(agent_dir: Path, batch: Sequence[PredictionRecord]) -> list[Path]:
+    def stalled_write(agent_dir: Path, batch: Sequence[PredictionBatch]) -> list[Path]:
         entered.set()
         release.wait(30)
         return real_write(agent_dir, batch)
@@ -203,3 +238,69 @@ def test_a_request_row_logs_as_it_is(tmp_path: Path, logger: PredictionLogger) -
     frame = logged_inputs(read_predictions(tmp_path, "agent2"))
     assert frame.loc[0, "lag_1"] == 3.0 and frame.loc[0, "month"] == 5.0 and pd.isna(frame.loc[0, "lag_7"])
     assert (tmp_path / "agent2" / "date=2024-01-02").is_dir()  # a naive timestamp is UTC
+
+
+def _writer_processes() -> list[multiprocessing.process.BaseProcess]:
+    return multiprocessing.active_children()
+
+
+def test_a_separate_writer_process_writes_and_a_killed_one_loses_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = PredictionLogger("agent2", tmp_path, batch_size=2, flush_interval_s=60, separate_process=True)
+    logger.log_batch([{"x": 1.0}, {"x": 2.0}], [1.0, 2.0], latency_ms=1.0, **MODEL)
+    assert logger.flush()
+    (child,) = _writer_processes()
+    os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]  # started, so it has a pid
+    child.join(10)
+
+    with caplog.at_level(logging.WARNING, logger=prediction_log.__name__):
+        logger.log_batch([{"x": 3.0}, {"x": 4.0}], [3.0, 4.0], latency_ms=1.0, **MODEL)
+        logger.close()
+    assert logger.written == 4 and logger.dropped == 0
+    assert list(read_predictions(tmp_path, "agent2")["input_x"]) == [1.0, 2.0, 3.0, 4.0]
+    assert any("writer process unavailable" in message for message in caplog.messages)
+    assert not _writer_processes(), "close() must stop the writer process"
+
+
+SERVICE_THAT_DIES = """
+import multiprocessing, sys, time
+from pathlib import Path
+from libs.monitoring.prediction_log import PredictionLogger
+
+logger = PredictionLogger("agent2", Path(sys.argv[1]), batch_size=1, separate_process=True)
+logger.log({"x": 1.0}, output=1.0, model_name="m", model_version="1", latency_ms=1.0)
+assert logger.flush()
+(writer,) = multiprocessing.active_children()
+print(writer.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _has_exited(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in {"Z", "X"}  # a zombie has exited; only its parent can reap it
+
+
+def test_the_writer_process_exits_when_its_service_is_killed(tmp_path: Path) -> None:
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    service = subprocess.Popen(
+        [sys.executable, "-c", SERVICE_THAT_DIES, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert service.stdout is not None
+        writer = int(service.stdout.readline())
+        service.kill()  # SIGKILL: no close(), no atexit, nothing shuts the pool down
+        service.wait(10)
+        deadline = time.monotonic() + 15
+        while not _has_exited(writer) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _has_exited(writer), "the writer process outlived its service"
+    finally:
+        service.kill()

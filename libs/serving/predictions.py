@@ -6,7 +6,8 @@ API::
     predictions.log(rows, outputs, champion, started=time.perf_counter())
     predictions.close()                            # from the service's @bentoml.on_shutdown
 
-Logging must never slow or fail an answer: ``PredictionLogger.log`` only enqueues, and anything
+Logging must never slow or fail an answer: ``PredictionLogger.log`` only enqueues, files are encoded
+and written by a child process (off the interpreter lock requests are answered under), and anything
 else that could go wrong here is swallowed. The logger's dropped count is exported as the
 Prometheus counter ``prediction_log_dropped_total{agent=...}`` (a counter, so BentoML sums it over
 its worker processes); it is brought up to date on each request, which is when drops happen.
@@ -40,7 +41,7 @@ class ServicePredictions:
 
     def __init__(self, agent: str, directory: Path | None = None) -> None:
         self.agent = agent
-        self.logger = PredictionLogger(agent, directory)
+        self.logger = PredictionLogger(agent, directory, separate_process=True)
         self._exported = 0
         self._lock = threading.Lock()
         self._export_dropped()  # the series shows on /metrics at 0 from the start
