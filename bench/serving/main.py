@@ -4,7 +4,8 @@
 
 Builds agents/agent2:serve (the production PEX) and bench/serving:model-tools with Pants; saves
 the champion's fitted estimator as an MLflow model; times in-process predict (the ceiling); then
-serves the champion both ways on 127.0.0.1, one worker process each, and drives each with wrk at
+serves the champion both ways on 127.0.0.1, the same number of worker processes each (the service's
+default, one per CPU), and drives each with wrk at
 every concurrency, alternating servers level by level so machine noise hits both alike. Writes
 bench/results/serving.{md,json}, with a verdict on each of the issue's targets in the notes.
 """
@@ -50,6 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--omp-threads",
         type=int,
         help="OMP_NUM_THREADS for every contender (default: unset, as production runs: one per core)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="worker processes of each server (default: the CPUs this process may use, as the service)",
     )
     parser.add_argument("--champion", type=Path, help="champion bundle (default: agents/agent2/champion)")
     parser.add_argument("--no-build", action="store_true", help="reuse the PEXes already in dist/")
@@ -108,11 +115,11 @@ def in_process(tools: Path, champion: Path, scratch: Path, args: argparse.Namesp
 
 
 @contextmanager
-def bentoml_server(serve_pex: Path, champion: Path, scratch: Path) -> Iterator[Server]:
+def bentoml_server(serve_pex: Path, champion: Path, scratch: Path, workers: int) -> Iterator[Server]:
     """The production command (see ./lifecycle), run from a scratch folder so the PEX's own sources serve."""
     port = free_port()
     command = ["python3.11", str(serve_pex), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)]
-    env = quiet_env(MLOPS_CHAMPION_DIR=str(champion))
+    env = quiet_env(MLOPS_CHAMPION_DIR=str(champion), MLOPS_SERVE_WORKERS=str(workers))
     with serving(
         "BentoML", command, port=port, ready_path="/readyz", env=env, log=scratch / "bentoml.log", cwd=scratch
     ) as server:
@@ -120,11 +127,20 @@ def bentoml_server(serve_pex: Path, champion: Path, scratch: Path) -> Iterator[S
 
 
 @contextmanager
-def mlflow_server(tools: Path, model: Path, scratch: Path) -> Iterator[Server]:
+def mlflow_server(tools: Path, model: Path, scratch: Path, workers: int) -> Iterator[Server]:
     """`mlflow models serve` in the local environment: it installs nothing and reaches no network."""
     port = free_port()
     command = ["python3.11", str(tools), "models", "serve", "--model-uri", str(model)]
-    command += ["--env-manager", "local", "--workers", "1", "--host", "127.0.0.1", "--port", str(port)]
+    command += [
+        "--env-manager",
+        "local",
+        "--workers",
+        str(workers),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     env = quiet_env(
         PEX_VENV_BIN_PATH="prepend",  # MLflow execs `uvicorn` by name: the PEX venv's bin must be on PATH
         MLFLOW_ALLOW_PICKLE_DESERIALIZATION="true",  # MLflow 3.17 refuses to load skops models without it
@@ -168,7 +184,8 @@ def setup_notes(args: argparse.Namespace, load_before: float, load_after: float,
         "uses an OpenMP thread per core"
     )
     return [
-        f"Each server: one worker process (defaults of both), on 127.0.0.1; wrk {args.threads} thread(s), "
+        f"Each server: {args.workers} worker process(es), on 127.0.0.1 (the service's default is one per CPU;"
+        f" MLflow gets as many); wrk {args.threads} thread(s), "
         f"keep-alive connections in a closed loop, {args.warmup:g} s warm-up then {args.duration:g} s "
         "per run; servers alternate level by level. Client and server share the machine's 2 cores.",
         f"Every request carries the same {args.rows} rows (a forecast horizon). BentoML gets "
@@ -223,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         measured = in_process(built.tools, champion, scratch, args)
         with ExitStack() as stack:
             print("==> starting BentoML and MLflow", flush=True)
-            bento = stack.enter_context(bentoml_server(built.serve, champion, scratch))
-            mlflow = stack.enter_context(mlflow_server(built.tools, scratch / "mlflow-model", scratch))
+            bento = stack.enter_context(bentoml_server(built.serve, champion, scratch, args.workers))
+            mlflow = stack.enter_context(
+                mlflow_server(built.tools, scratch / "mlflow-model", scratch, args.workers)
+            )
             agreement.check_bentoml(bento.url, scratch / "bentoml-body.json", expected)
             agreement.check_mlflow(mlflow.url, scratch / "mlflow-body.json", expected)
             servers = {

@@ -121,7 +121,8 @@ def serve(
     folders there would shadow the PEX's own packages. Each server gets its own ``BENTOML_HOME``
     (unless ``env`` names one): BentoML empties ``$BENTOML_HOME/prometheus_multiproc_dir`` as a
     server starts, so servers sharing a home (tests running side by side) wipe each other's
-    /metrics."""
+    /metrics. One worker process unless ``env`` sets ``MLOPS_SERVE_WORKERS``: tests check a
+    service's API, and a worker per core in every test server doubles their start-up cost."""
     port = port or free_port()
     home = tempfile.mkdtemp(prefix="bentoml-home-")
     environment = {
@@ -129,6 +130,7 @@ def serve(
         "DO_NOT_TRACK": "true",
         "BENTOML_DO_NOT_TRACK": "true",
         "BENTOML_HOME": home,
+        "MLOPS_SERVE_WORKERS": "1",
         **env,
     }
     binding = ["--host", host] if host else []

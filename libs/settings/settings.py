@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     )
     serve_host: str = Field(
         default="127.0.0.1", description="Services bind to loopback unless told otherwise."
+    )
+    serve_workers: PositiveInt | Literal["cpu_count"] = Field(
+        default="cpu_count",
+        description="Worker processes per agent service: one per CPU the process may use, as BentoML"
+        " counts them (cgroup limits included); each has its own interpreter lock.",
     )
     serve_base_port: int = Field(
         default=3000, ge=1024, le=65000, description="First port of the services' range."

@@ -103,6 +103,8 @@ def test_unknown_key_in_settings_file_is_rejected(tmp_path: Path, monkeypatch: p
         ("MLOPS_SERVE_BASE_PORT", "not-a-port", "serve_base_port"),
         ("MLOPS_RANDOM_SEED", "-1", "random_seed"),
         ("MLOPS_SERVE_HOST", "   ", "serve_host"),
+        ("MLOPS_SERVE_WORKERS", "0", "serve_workers"),
+        ("MLOPS_SERVE_WORKERS", "all", "serve_workers"),
     ],
 )
 def test_bad_values_name_the_field(
@@ -122,3 +124,9 @@ def test_settings_are_immutable(tmp_path: Path) -> None:
 def test_negative_port_offset_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="offset"):
         Settings(home=tmp_path).service_port(-1)
+
+
+def test_services_run_a_worker_per_cpu_unless_told(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert Settings(home=tmp_path).serve_workers == "cpu_count"
+    monkeypatch.setenv("MLOPS_SERVE_WORKERS", "3")
+    assert Settings(home=tmp_path).serve_workers == 3

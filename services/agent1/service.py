@@ -37,7 +37,10 @@ def _is_scorer(champion: Champion) -> None:
 
 
 @bentoml.service(
-    name="agent1-transaction-sentinel", traffic={"timeout": 30}, http={"host": Settings().serve_host}
+    name="agent1-transaction-sentinel",
+    workers=Settings().serve_workers,
+    traffic={"timeout": 30},
+    http={"host": Settings().serve_host},
 )
 class TransactionSentinel:
     def __init__(self) -> None:

@@ -53,7 +53,10 @@ def _feature_frame(rows: Sequence[DemandFeatures]) -> pd.DataFrame:
 
 
 @bentoml.service(
-    name="agent2-demand-forecaster", traffic={"timeout": TIMEOUT_S}, http={"host": Settings().serve_host}
+    name="agent2-demand-forecaster",
+    workers=Settings().serve_workers,  # predict is CPU-bound: a worker, and its own GIL, per core
+    traffic={"timeout": TIMEOUT_S},
+    http={"host": Settings().serve_host},
 )
 class DemandForecaster:
     def __init__(self) -> None:

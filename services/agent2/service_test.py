@@ -170,6 +170,34 @@ def test_an_unwritable_log_directory_still_answers(tmp_path: Path) -> None:
         wait_for(lambda: _dropped(server) >= len(ROWS), timeout_s=60, what="dropped records on /metrics")
 
 
+def _workers(server: Server) -> int:
+    """BentoML worker processes under the server's arbiter (Linux /proc)."""
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            parent = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
+            command = (status.parent / "cmdline").read_bytes()
+        except (OSError, StopIteration):  # the process ended while we looked
+            continue
+        count += int(parent.split()[1]) == server.process.pid and b"_bentoml_impl.worker" in command
+    return count
+
+
+def test_two_workers_answer_and_log_every_row(tmp_path: Path, champion: Champion) -> None:
+    frame, _ = tiny_demand(40, seed=5)
+    rows = [{**row, **{key: int(row[key]) for key in INTEGER_FIELDS}} for row in frame.to_dict("records")]
+    train = functools.partial(train_tiny_champion, version="5")
+    with served_champion(SERVICE, train, tmp_path, env={"MLOPS_SERVE_WORKERS": "2"}) as (_, server):
+        assert _workers(server) == 2
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            replies = list(pool.map(lambda row: server.post("/forecast", {"rows": [row]}), rows))
+        assert [reply.status for reply in replies] == [200] * len(rows)
+        expected = np.clip(champion.model.predict(frame), 0, None)  # type: ignore[attr-defined]
+        assert [reply.body[0]["predicted_quantity"] for reply in replies] == pytest.approx(list(expected))
+        logged = wait_for(lambda: _logged(tmp_path, len(rows)), what="both workers' prediction logs")
+    assert sorted(logged["output"]) == pytest.approx(sorted(expected))
+
+
 def _dropped(server: Server) -> float:
     assert server.post("/forecast", {"rows": ROWS[:1]}).status == 200
     return _metric(server, "prediction_log_dropped_total")

@@ -33,7 +33,10 @@ def _gives_probabilities(champion: Champion) -> None:
 
 
 @bentoml.service(
-    name="agent3-churn-classifier", traffic={"timeout": 30}, http={"host": Settings().serve_host}
+    name="agent3-churn-classifier",
+    workers=Settings().serve_workers,
+    traffic={"timeout": 30},
+    http={"host": Settings().serve_host},
 )
 class ChurnClassifier:
     def __init__(self) -> None:
