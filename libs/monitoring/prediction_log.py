@@ -14,8 +14,8 @@ apart so a service that only writes logs ships without DuckDB.
 Logging must never cost a request its latency or its answer, so ``log`` and ``log_batch`` only put
 the request's rows on a bounded queue, as one item (never blocks, never raises), and a daemon thread
 turns them into records and writes them in batches. One item per request, not per row: per-row records
-and queue hand-offs cost a 28-row forecast about 0.3 ms on the request path, and under load they
-took a third off agent2's p99 at concurrency 8 (bench/serving). Losing a log record
+and queue hand-offs cost a 28-row forecast about 0.27 ms on the request path, one item 0.08 ms
+(measured with the writer busy). Losing a log record
 is acceptable; slowing or failing a prediction is not: anything that goes wrong (full queue, full
 disk, any write error) drops the records, adds them to ``dropped`` and logs one warning with the
 count. Files are ``<dir>/<agent>/date=YYYY-MM-DD/part-<time>-<uuid>.jsonl.gz``, each written
