@@ -140,7 +140,14 @@ class PredictionLogger:
 
         ``timestamp`` defaults to now; a naive one is taken as UTC.
         """
-        self._enqueue([inputs], [output], model_name, model_version, latency_ms, timestamp)
+        self.log_batch(
+            [inputs],
+            [output],
+            model_name=model_name,
+            model_version=model_version,
+            latency_ms=latency_ms,
+            timestamp=timestamp,
+        )
 
     def log_batch(
         self,
@@ -150,19 +157,9 @@ class PredictionLogger:
         model_name: str,
         model_version: str,
         latency_ms: float,
+        timestamp: datetime | None = None,
     ) -> None:
-        """One record per row of a batch request, all with the batch's latency and timestamp."""
-        self._enqueue(inputs, outputs, model_name, model_version, latency_ms, None)
-
-    def _enqueue(
-        self,
-        inputs: Sequence[Inputs],
-        outputs: Sequence[Any],
-        model_name: str,
-        model_version: str,
-        latency_ms: float,
-        timestamp: datetime | None,
-    ) -> None:
+        """One record per row of a batch request, sharing its latency and timestamp (as in ``log``)."""
         count = 1  # what an argument without a length costs
         try:
             count = max(len(inputs), len(outputs))

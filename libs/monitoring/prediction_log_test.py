@@ -40,6 +40,22 @@ def logger(tmp_path: Path) -> Iterator[PredictionLogger]:
         yield instance
 
 
+@pytest.fixture
+def stalled(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """Every file write waits for ``release``; ``entered`` is set once the writer is stuck in one."""
+    entered, release = threading.Event(), threading.Event()
+    real_write = prediction_log.write_batch
+
+    def stalled_write(agent_dir: Path, batch: Sequence[PredictionBatch]) -> list[Path]:
+        entered.set()
+        release.wait(30)
+        return real_write(agent_dir, batch)
+
+    monkeypatch.setattr(prediction_log, "write_batch", stalled_write)
+    yield entered, release
+    release.set()
+
+
 def test_logged_predictions_read_back_with_their_columns(tmp_path: Path, logger: PredictionLogger) -> None:
     for index in range(7):
         logger.log(
@@ -89,17 +105,9 @@ def test_close_flushes_a_partial_batch(tmp_path: Path) -> None:
 
 
 def test_a_batch_is_copied_when_logged_and_counts_its_rows_against_the_queue(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, stalled: tuple[threading.Event, threading.Event]
 ) -> None:
-    entered, release = threading.Event(), threading.Event()
-    real_write = prediction_log.write_batch
-
-    def stalled_write(agent_dir: Path, batch: Sequence[PredictionBatch]) -> list[Path]:
-        entered.set()
-        release.wait(30)
-        return real_write(agent_dir, batch)
-
-    monkeypatch.setattr(prediction_log, "write_batch", stalled_write)
+    entered, release = stalled
     logger = PredictionLogger("agent2", tmp_path, max_queue=4, batch_size=1, flush_interval_s=60)
     logger.log({"x": 0.0}, output=0.0, latency_ms=1.0, **MODEL)
     assert entered.wait(10), "the writer should have taken the first record"
@@ -132,17 +140,9 @@ def test_default_directory_is_the_settings_prediction_log_dir(
 
 
 def test_a_stalled_writer_never_blocks_log_and_overflow_is_counted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, stalled: tuple[threading.Event, threading.Event], caplog: pytest.LogCaptureFixture
 ) -> None:
-    entered, release = threading.Event(), threading.Event()
-    real_write = prediction_log.write_batch
-
-    def stalled_write(agent_dir: Path, batch: Sequence[PredictionBatch]) -> list[Path]:
-        entered.set()
-        release.wait(30)
-        return real_write(agent_dir, batch)
-
-    monkeypatch.setattr(prediction_log, "write_batch", stalled_write)
+    entered, release = stalled
     logger = PredictionLogger("agent1", tmp_path, max_queue=5, batch_size=1, flush_interval_s=60)
     logger.log({"x": 0.0}, output=0.0, latency_ms=1.0, **MODEL)
     assert entered.wait(10), "the writer should have taken the first record"
