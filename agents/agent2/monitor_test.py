@@ -11,7 +11,7 @@ from agents.agent2.model import FEATURES, TARGET
 from agents.agent2.monitor import MONITOR, predict
 from agents.agent2.tiny_champion import tiny_demand, train_tiny_champion
 from libs.monitoring.monitor import EXIT_DRIFTED, EXIT_STABLE, EXIT_TOO_FEW_ROWS, main
-from libs.monitoring.prediction_log import PredictionRecord, write_batch
+from libs.monitoring.prediction_log import PredictionBatch, write_batch
 
 PARAMS = {"monitor": {"psi_threshold": 0.2, "ks_pvalue_threshold": 0.0, "min_rows": 50, "exclude": ["month"]}}
 
@@ -29,12 +29,15 @@ def repo(tmp_path: Path) -> Path:
 def log_traffic(repo: Path, frame: pd.DataFrame) -> None:
     model = train_tiny_champion(repo / "champion", version="4").model
     outputs = predict(model, frame)
-    now = datetime.now(UTC)
-    records = [
-        PredictionRecord(now, row, float(output), "agent2-demand-forecaster", "4", 1.0)
-        for row, output in zip(frame.to_dict("records"), outputs, strict=True)
-    ]
-    write_batch(repo / "logs" / "agent2", records)
+    batch = PredictionBatch(
+        datetime.now(UTC),
+        frame.to_dict("records"),
+        [float(output) for output in outputs],
+        "agent2-demand-forecaster",
+        "4",
+        1.0,
+    )
+    write_batch(repo / "logs" / "agent2", [batch])
 
 
 def run(repo: Path, *extra: str) -> tuple[int, dict[str, Any]]:
