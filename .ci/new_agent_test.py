@@ -155,8 +155,12 @@ class NewAgent(unittest.TestCase):
             base = os.environ.get("BASE_IMAGE", "python:3.11-slim")
             self.pants(f'--docker-build-args=["BASE_IMAGE={base}"]', "package", f"agents/{NAME}:image")
             image = f"mlops/{NAME}:latest"
-            check = "test -f /app/champion/model.skops && test -f /app/MODEL_CARD.md && test -x /app/venv/pex"
-            run(self.repo, "docker", "run", "--rm", "--entrypoint", "/bin/sh", image, "-c", check, env=self.env)
+            check = (  # the image has Python, not a shell
+                "import os, sys; sys.exit(not (os.path.isfile('/app/champion/model.skops')"
+                " and os.path.isfile('/app/MODEL_CARD.md') and os.access('/app/venv/pex', os.X_OK)))"
+            )
+            entrypoint = ("--entrypoint", "/app/venv/bin/python")
+            run(self.repo, "docker", "run", "--rm", *entrypoint, image, "-c", check, env=self.env)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -9,12 +9,31 @@ AGENT_RESOLVES = (
     "agent3",
 )
 
+# Every build step runs Python in exec form, never a shell: the local base image has none
+# (.ci/runtime_rootfs.py), and python:3.11-slim works the same way.
+def python_step(code):
+    """A Dockerfile RUN line executing `code` with the base image's python3.11 (code has no double quotes)."""
+    return f'RUN ["python3.11", "-c", "{code}"]'
+
+
+def pex_venv(pex, scope):
+    """RUN lines installing one PEX's `scope` (deps or srcs) as the venv /app/venv, bytecode compiled."""
+    return ("ENV PEX_TOOLS=1", f'RUN ["python3.11", "{pex}", "venv", "--scope={scope}", "--compile", "/app/venv"]')
+
+
 # An image's third-party layer: its requirements PEX installed as a venv, less the test suites that
 # wheels ship inside their packages (pandas' alone is 46 MiB); a service never imports them.
 INSTALL_DEPS_VENV = (
-    "RUN PEX_TOOLS=1 python3.11 /deps.pex venv --scope=deps --compile /app/venv"
-    " && find /app/venv/lib/python3.11/site-packages -mindepth 2 -type d -name tests -prune -exec rm -rf {} +"
+    *pex_venv("/deps.pex", "deps"),
+    python_step(
+        "import pathlib, shutil;"
+        " found = sorted(pathlib.Path('/app/venv/lib/python3.11/site-packages').glob('*/**/tests'));"
+        " [shutil.rmtree(path) for path in found if path.is_dir() and not path.is_symlink()]"
+    ),
 )
+# The one place a service writes (prediction logs, under MLOPS_HOME), owned by the service's user.
+STATE_DIR = "/var/lib/mlops"
+MAKE_STATE_DIR = python_step(f"import os; os.makedirs('{STATE_DIR}'); os.chown('{STATE_DIR}', 65532, 65532)")
 
 
 def serving_image(
@@ -52,8 +71,11 @@ def serving_image(
     if bundle:
         bundle_lines = [
             f"COPY {directory}/champion/ /app/champion/",
-            "RUN test -f /app/champion/model.skops && test -f /app/champion/champion.json"
-            " || { echo 'no champion bundle: run ./lifecycle (or dvc repro) before packaging' >&2; exit 1; }",
+            python_step(
+                "import pathlib, sys; bundle = pathlib.Path('/app/champion');"
+                " all((bundle / name).is_file() for name in ('model.skops', 'champion.json'))"
+                " or sys.exit('no champion bundle: run ./lifecycle (or dvc repro) before packaging')"
+            ),
         ]
     card_lines = [f"COPY {directory}/README.md /app/MODEL_CARD.md"] if model_card else []
     docker_image(
@@ -66,22 +88,21 @@ def serving_image(
             "ARG BASE_IMAGE=python:3.11-slim",
             "FROM ${BASE_IMAGE} AS deps",
             f"COPY {prefix}/serve-deps.pex /deps.pex",
-            INSTALL_DEPS_VENV,
+            *INSTALL_DEPS_VENV,
             "FROM ${BASE_IMAGE} AS srcs",
             f"COPY {prefix}/serve-srcs.pex /srcs.pex",
-            "RUN PEX_TOOLS=1 python3.11 /srcs.pex venv --scope=srcs --compile /app/venv",
+            *pex_venv("/srcs.pex", "srcs"),
             "FROM ${BASE_IMAGE}",
             "ENV DO_NOT_TRACK=true BENTOML_DO_NOT_TRACK=true MLFLOW_DISABLE_TELEMETRY=true DVC_NO_ANALYTICS=1"
             " PYTHONDONTWRITEBYTECODE=1 HOME=/tmp BENTOML_HOME=/tmp/bentoml MLOPS_CHAMPION_DIR=/app/champion"
-            " MLOPS_HOME=/var/lib/mlops",
+            f" MLOPS_HOME={STATE_DIR}",
             "COPY --from=deps /app/venv /app/venv",
             "COPY --from=srcs /app/venv /app/venv",
             *bundle_lines,
             *card_lines,
-            # The one place a service writes (prediction logs, under MLOPS_HOME), so the root filesystem
-            # can be read-only: `docker run --read-only --tmpfs /tmp` gets a volume here.
-            "RUN mkdir -p /var/lib/mlops && chown 65532:65532 /var/lib/mlops",
-            'VOLUME ["/var/lib/mlops"]',
+            # The root filesystem can be read-only: `docker run --read-only --tmpfs /tmp` gets a volume here.
+            MAKE_STATE_DIR,
+            f'VOLUME ["{STATE_DIR}"]',
             # A numeric user needs no passwd entry, so any base image works.
             "USER 65532:65532",
             f"EXPOSE {port}",

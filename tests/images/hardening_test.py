@@ -105,6 +105,11 @@ REQUESTS: dict[str, tuple[str, dict[str, object]]] = {
     ),
 }
 STATE_DIR = "/var/lib/mlops"
+# Run inside a container, which has Python and no shell: the non-empty files under STATE_DIR.
+NON_EMPTY_FILES = (
+    f"import pathlib; files = pathlib.Path('{STATE_DIR}').rglob('*');"
+    " print(*(path for path in files if path.is_file() and path.stat().st_size))"
+)
 WRITE_ERRORS = re.compile(r"Read-only file system|Errno 30|Errno 13|PermissionError|could not write")
 SECRET_PATTERNS = {
     # A header followed by key material: a bare header is only a PEM parser's constant.
@@ -287,7 +292,7 @@ def test_image_serves_on_a_read_only_root_filesystem(shipped: Shipped, hardened:
         logged = ""
         while time.monotonic() < deadline and not logged:
             time.sleep(1)
-            logged = docker("exec", container, "find", STATE_DIR, "-type", "f", "-size", "+0").stdout.strip()
+            logged = docker("exec", container, "/app/venv/bin/python", "-c", NON_EMPTY_FILES).stdout.strip()
         assert logged, f"no prediction log written under {STATE_DIR}"
         metrics = get(f"{url}/metrics")[1]
         dropped = re.search(r"^prediction_log_dropped_total\{[^}]*\} (\S+)$", metrics, re.MULTILINE)
@@ -352,6 +357,25 @@ def test_image_holds_no_credentials(shipped: Shipped) -> None:
     found += secrets_in(history.encode(), "image history")
     found += [f"image history: {line[:120]}" for line in history.splitlines() if SECRET_ENV.search(line)]
     assert found == [], "\n".join(found[:50])
+
+
+# The local base image (.ci/docker-up) is a Python runtime with no shell and no package manager;
+# python:3.11-slim, the default for builds elsewhere, has both.
+RUNTIME_BASE = "local/python:3.11-runtime"
+SHELLS_AND_PACKAGE_MANAGERS = {"sh", "bash", "dash", "apt", "apt-get", "dpkg", "perl", "su", "mount"}
+
+
+@needs_images
+def test_image_on_the_runtime_base_holds_no_shell_or_package_manager(shipped: Shipped) -> None:
+    if os.environ.get("BASE_IMAGE") != RUNTIME_BASE:
+        pytest.skip(f"built on {os.environ.get('BASE_IMAGE') or 'python:3.11-slim'}, not {RUNTIME_BASE}")
+    programs = {
+        Path(path).name
+        for path, _ in exported_files(shipped.repository)
+        if Path(path).parent.name in ("bin", "sbin")
+    }
+    assert "python3.11" in programs, sorted(programs)
+    assert not programs & SHELLS_AND_PACKAGE_MANAGERS, sorted(programs & SHELLS_AND_PACKAGE_MANAGERS)
 
 
 def test_the_patterns_catch_what_they_are_for() -> None:
