@@ -362,7 +362,7 @@ def test_image_holds_no_credentials(shipped: Shipped) -> None:
 # The local base image (.ci/docker-up) is a Python runtime with no shell, package manager or
 # coreutils; python:3.11-slim, the default for builds elsewhere, has all three.
 RUNTIME_BASE = "local/python:3.11-runtime"
-INTRUDERS_TOOLS = {"sh", "bash", "dash", "apt", "apt-get", "dpkg", "perl", "su", "mount", "ls", "chmod"}
+INTRUDER_TOOLS = {"sh", "bash", "dash", "apt", "apt-get", "dpkg", "perl", "su", "mount", "ls", "chmod"}
 
 
 @needs_images
@@ -375,7 +375,7 @@ def test_image_on_the_runtime_base_holds_no_shell_or_package_manager(shipped: Sh
         if Path(path).parent.name in ("bin", "sbin")
     }
     assert "python3.11" in programs, sorted(programs)
-    assert not programs & INTRUDERS_TOOLS, sorted(programs & INTRUDERS_TOOLS)
+    assert not programs & INTRUDER_TOOLS, sorted(programs & INTRUDER_TOOLS)
 
 
 def test_the_patterns_catch_what_they_are_for() -> None:
