@@ -42,3 +42,13 @@ def test_same_seed_same_scores() -> None:
 def test_flag_quantile_out_of_range_is_rejected() -> None:
     with pytest.raises(ValueError, match="flag_quantile"):
         AnomalyScorer(flag_quantile=1.5).fit(normal_transactions(50))
+
+
+def test_a_matrix_in_feature_order_scores_exactly_like_a_dataframe() -> None:
+    # Training passes DataFrames (columns picked by name); the service a bare float matrix.
+    scorer = AnomalyScorer(n_estimators=30, random_state=0).fit(normal_transactions(500))
+    batch = normal_transactions(200, seed=2)
+    shuffled = batch[list(reversed(FEATURES))]
+    np.testing.assert_array_equal(scorer.predict(batch[FEATURES].to_numpy()), scorer.predict(shuffled))
+    with pytest.raises(ValueError, match="expected rows of 5 features"):
+        scorer.predict(batch[FEATURES[:4]].to_numpy())

@@ -11,18 +11,22 @@ Semantics: every result is float64. ``x / 0`` is ``fill_value`` (0.0 unless conf
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from libs.features.formula_ast import Node, referenced_columns
 from libs.features.formula_errors import FormulaError, OutputNameError, UnknownColumnError
 from libs.features.formula_eval import evaluate
 from libs.features.formula_functions import FloatArray
 from libs.features.formula_parser import parse_line
+
+if TYPE_CHECKING:  # hints only: services evaluate formulas over plain arrays and ship without pandas
+    import pandas as pd  # pants: no-infer-dep
 
 Formulas = Sequence[str] | Mapping[str, str]
 
@@ -45,8 +49,8 @@ class Formula:
         for column in sorted(self.columns):
             if column not in data:
                 raise UnknownColumnError(column, self.source, available)
-        arrays = {column: _as_float(data[column], column) for column in self.columns}
-        return evaluate(self.expression, arrays, n_rows=_row_count(data), fill_value=fill_value)
+        arrays = {column: as_float(data[column], column) for column in self.columns}
+        return evaluate(self.expression, arrays, n_rows=row_count(data), fill_value=fill_value)
 
     def __str__(self) -> str:
         return self.source
@@ -100,18 +104,27 @@ def check_inputs(formulas: Sequence[Formula], columns: Sequence[str]) -> None:
             raise UnknownColumnError(column, formula.source, available)
 
 
-def _as_float(values: npt.ArrayLike, column: str) -> FloatArray:
+def is_pandas(value: object, kind: str) -> bool:
+    """Whether ``value`` is a pandas ``kind`` ("DataFrame", "Series"), without importing pandas:
+    if no one has imported it, nothing can be one (a service never does)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, getattr(pandas, kind))
+
+
+def as_float(values: npt.ArrayLike, column: str) -> FloatArray:
+    """One column as float64; pandas' missing values (``pd.NA`` in nullable columns) become NaN."""
     try:
-        if isinstance(values, pd.Series):
-            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        if is_pandas(values, "Series"):
+            return values.to_numpy(dtype=np.float64, na_value=np.nan)  # type: ignore[union-attr]
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as error:
         dtype = getattr(values, "dtype", type(values).__name__)
         raise FormulaError(f"column '{column}' is not numeric (dtype {dtype}): {error}") from error
 
 
-def _row_count(data: pd.DataFrame | Mapping[str, npt.ArrayLike]) -> int:
-    if isinstance(data, pd.DataFrame):
+def row_count(data: pd.DataFrame | Mapping[str, npt.ArrayLike]) -> int:
+    """Rows of a DataFrame, or the one length every array of a mapping has."""
+    if not isinstance(data, Mapping):
         return len(data.index)
     lengths = {len(np.atleast_1d(np.asarray(values))) for values in data.values()}
     if len(lengths) > 1:

@@ -2,27 +2,38 @@
 
 The fitted state is plain data (the formula lines and the input column names), parsed again on each
 ``transform``: parsing costs microseconds, and skops then needs no formula classes on its trusted list.
+pandas is never imported here: training hands in DataFrames, while a service hands in a mapping of
+column name to array and ships without pandas.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
 from numbers import Real
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from libs.features.formula import Formulas, check_inputs, parse_formulas
+from libs.features.formula import Formulas, as_float, check_inputs, is_pandas, parse_formulas, row_count
+from libs.features.formula_functions import FloatArray
+
+if TYPE_CHECKING:  # hints only, see the module docstring
+    import pandas as pd  # pants: no-infer-dep
+
+Columns = Mapping[str, npt.ArrayLike]
 
 
 class FormulaTransformer(TransformerMixin, BaseEstimator):
     """Appends one float64 column per ``name = expression`` formula (see ``libs.features.formula``).
 
     ``fill_value`` is what ``x / 0`` gives; ``keep_inputs=False`` returns the new columns only.
-    Input must be a DataFrame with string column names: formulas address columns by name.
+    Fit needs a DataFrame with string column names: formulas address columns by name. Transform
+    takes such a DataFrame (and returns one), or a mapping of every fitted column name to a 1-D
+    array (and returns a float64 matrix whose columns are ``get_feature_names_out()``).
     """
 
     formulas_: list[str]
@@ -46,19 +57,38 @@ class FormulaTransformer(TransformerMixin, BaseEstimator):
         self.formulas_ = [formula.source for formula in formulas]
         return self
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+    def transform(self, X: pd.DataFrame | Columns) -> pd.DataFrame | FloatArray:
         check_is_fitted(self)
+        if isinstance(X, Mapping):
+            return self._transform_columns(X)
         frame = _require_frame(X)
         validate_data(self, frame, reset=False, skip_check_array=True)
-        fill_value = float(self.fill_value)
-        columns = {
-            formula.name: formula.evaluate(frame, fill_value=fill_value)
-            for formula in parse_formulas(self.formulas_)
-        }
-        derived = pd.DataFrame(columns, index=frame.index)
+        pandas = sys.modules["pandas"]  # loaded, since X is one of its DataFrames
+        derived = pandas.DataFrame(self._derive(frame), index=frame.index)
         if not self.keep_inputs:
             return derived
-        return pd.concat([frame, derived], axis=1)
+        return pandas.concat([frame, derived], axis=1)
+
+    def _transform_columns(self, columns: Columns) -> FloatArray:
+        """The mapping form of ``transform``: the same values as a DataFrame's, as one float64 matrix."""
+        inputs = [str(name) for name in self.feature_names_in_]
+        _check_column_names(inputs, [str(name) for name in columns])
+        n_rows = row_count(columns)
+        derived = self._derive(columns)
+        kept = [as_float(columns[name], name) for name in inputs] if self.keep_inputs else []
+        values = [*kept, *derived.values()]
+        # Column-major, as a DataFrame's values are: later steps then sum in the same order, bit for bit.
+        matrix = np.empty((n_rows, len(values)), dtype=np.float64, order="F")
+        for index, column in enumerate(values):
+            matrix[:, index] = column
+        return matrix
+
+    def _derive(self, data: pd.DataFrame | Columns) -> dict[str, FloatArray]:
+        fill_value = float(self.fill_value)
+        return {
+            formula.name: formula.evaluate(data, fill_value=fill_value)
+            for formula in parse_formulas(self.formulas_)
+        }
 
     def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> npt.NDArray[np.object_]:
         check_is_fitted(self)
@@ -72,9 +102,19 @@ class FormulaTransformer(TransformerMixin, BaseEstimator):
 
 
 def _require_frame(X: Any) -> pd.DataFrame:
-    if not isinstance(X, pd.DataFrame):
+    if not is_pandas(X, "DataFrame"):
         raise TypeError(
             f"FormulaTransformer needs a pandas DataFrame, got {type(X).__name__}; "
             "call set_output(transform='pandas') on the steps before it"
         )
     return X
+
+
+def _check_column_names(fitted: list[str], given: list[str]) -> None:
+    """A mapping's columns are found by name, so their order is free, but the set must match fit's."""
+    missing = [name for name in fitted if name not in given]
+    unexpected = [name for name in given if name not in fitted]
+    if missing or unexpected:
+        raise ValueError(
+            f"feature names differ from those seen in fit: missing {missing}, unexpected {unexpected}"
+        )

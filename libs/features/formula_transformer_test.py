@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -133,3 +138,65 @@ def test_skops_round_trip_needs_only_the_transformer_trusted(frame: pd.DataFrame
     restored = skops.io.loads(payload, trusted=SKOPS_TRUSTED)
     pd.testing.assert_frame_equal(restored.transform(frame), fitted.transform(frame))
     assert restored.get_params() == fitted.get_params()
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {str(name): frame[name].to_numpy(dtype=np.float64) for name in frame.columns}
+
+
+@pytest.mark.parametrize("keep_inputs", [True, False])
+def test_named_arrays_give_the_frames_values_as_a_column_major_matrix(keep_inputs: bool) -> None:
+    # A service passes named numpy columns (no pandas); training passes the DataFrame.
+    frame = pd.DataFrame({"revenue": [10.0, 0.0, np.nan, 6.0], "visits": [2.0, 0.0, 4.0, 3.0]})
+    transformer = FormulaTransformer(FORMULAS, fill_value=-1.0, keep_inputs=keep_inputs).fit(frame)
+    reversed_keys = dict(reversed(_columns(frame).items()))  # found by name, so key order is free
+    matrix = transformer.transform(reversed_keys)
+    assert isinstance(matrix, np.ndarray) and matrix.dtype == np.float64
+    assert matrix.flags["F_CONTIGUOUS"]  # as a frame's values are: later steps sum in the same order
+    np.testing.assert_array_equal(matrix, np.asarray(transformer.transform(frame), dtype=np.float64))
+
+
+def test_a_pipeline_answers_named_arrays_exactly_as_it_answers_the_frame() -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"revenue": rng.gamma(2.0, 50.0, 300), "visits": rng.integers(0, 9, 300).astype(float)}
+    )
+    labels = frame["revenue"] / (frame["visits"] + 1) > 30
+    pipeline = make_pipeline(FormulaTransformer(FORMULAS), StandardScaler(), LogisticRegression())
+    pipeline.fit(frame, labels)
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but StandardScaler"):
+        from_arrays = pipeline.predict_proba(_columns(frame))
+    np.testing.assert_array_equal(from_arrays, pipeline.predict_proba(frame))
+
+
+def test_named_arrays_must_name_exactly_the_fitted_columns(frame: pd.DataFrame) -> None:
+    transformer = FormulaTransformer(FORMULAS).fit(frame[["revenue", "visits"]])
+    with pytest.raises(ValueError, match=r"missing \['visits'\], unexpected \['visitz'\]"):
+        transformer.transform({"revenue": [1.0], "visitz": [1.0]})
+    with pytest.raises(ValueError, match="different lengths"):
+        transformer.transform({"revenue": [1.0, 2.0], "visits": [1.0]})
+
+
+def test_named_arrays_need_no_pandas(tmp_path: Path) -> None:
+    # A fitted transformer, unpickled and used where pandas cannot be imported, as in a service image.
+    fitted = FormulaTransformer(FORMULAS).fit(pd.DataFrame({"revenue": [1.0], "visits": [1.0]}))
+    (tmp_path / "fitted.pickle").write_bytes(pickle.dumps(fitted))
+    script = (
+        "import json, pickle, sys\n"
+        "sys.modules['pandas'] = None  # any import of pandas now fails\n"
+        "from libs.features import FormulaTransformer\n"
+        f"fitted = pickle.loads(open({str(tmp_path / 'fitted.pickle')!r}, 'rb').read())\n"
+        "matrix = fitted.transform({'revenue': [10.0, 3.0], 'visits': [2.0, 0.0]})\n"
+        "print(json.dumps(matrix.tolist()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, env=_with_cwd_on_path()
+    )
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(
+        json.loads(result.stdout), [[10.0, 2.0, 5.0, np.log(11.0)], [3.0, 0.0, 0.0, np.log(4.0)]]
+    )
+
+
+def _with_cwd_on_path() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,20 @@ def write_champion(model: object, *, model_name: str, model_version: str, direct
     save_model(model, directory / MODEL_FILE)
     atomic_write_json({"model_name": model_name, "model_version": model_version}, directory / IDENTITY_FILE)
     return directory
+
+
+def check_feature_names(champion: Champion, features: Sequence[str]) -> None:
+    """Services predict on bare float matrices in ``features`` order, which scikit-learn cannot
+    check by name, so a model fitted on named columns (``feature_names_in_``) must have been fitted
+    on exactly these, in this order. Run as (part of) a ``LiveChampion`` check: a mismatch is a
+    champion the service refuses to load, never a wrong answer."""
+    fitted = getattr(champion.model, "feature_names_in_", None)
+    names = None if fitted is None else [str(name) for name in fitted]
+    if names is not None and names != list(features):
+        raise ValueError(
+            f"{champion.model_name} v{champion.model_version} was fitted on features {names},"
+            f" not the service's {list(features)} in that order"
+        )
 
 
 def champion_dir(agent: str) -> Path:

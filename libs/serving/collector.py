@@ -1,6 +1,6 @@
 """Garbage-collector settings for a serving process, so no collection walks the whole heap mid-request.
 
-A service's heap after start-up is large and lives as long as the process: the champion, pandas,
+A service's heap after start-up is large and lives as long as the process: the champion, numpy,
 scikit-learn, BentoML and pydantic's schemas, about 200,000 tracked objects. Under CPython's
 default thresholds every full collection walks all of them. On agent2 that was a 145 ms pause every
 second or two under load, which set the p99 latency at every concurrency (bench/serving).

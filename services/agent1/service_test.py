@@ -23,7 +23,7 @@ from libs.serving.testing import (
     served_champion,
     wait_for,
 )
-from services.agent1.service import TransactionSentinel
+from services.agent1.service import FLOAT32_MAX, TransactionSentinel
 
 ROW = {"transaction_id": 7, **tiny_transactions(1, seed=3).iloc[0].to_dict()}
 
@@ -53,6 +53,17 @@ def test_in_process_scores_match_the_model_and_name_it(champion: Champion) -> No
     expected = champion.model.predict(tiny_transactions(1, seed=3))  # type: ignore[attr-defined]
     assert results[0].anomaly_score == pytest.approx(float(expected[0]))
     assert (results[0].model_name, results[0].model_version) == ("agent1-transaction-sentinel", "3")
+
+
+def test_in_process_scores_equal_the_models_on_a_dataframe_bit_for_bit(champion: Champion) -> None:
+    # The service predicts on a float matrix; training (and the service, before) on a DataFrame.
+    frame = tiny_transactions(300, seed=8)
+    frame.loc[0, "log_amount"], frame.loc[1, "amount_zscore"] = 1e300, -1e300  # clipped to float32's range
+    rows = [{"transaction_id": index + 1, **row} for index, row in enumerate(frame.to_dict("records"))]
+    results = TransactionSentinel().score([TransactionFeatures.model_validate(row) for row in rows])
+    clipped = frame.clip(-FLOAT32_MAX, FLOAT32_MAX)
+    expected = champion.model.predict(clipped)  # type: ignore[attr-defined]
+    assert [result.anomaly_score for result in results] == list(expected)
 
 
 def test_http_scores_a_batch_and_names_the_model(server: Server) -> None:

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.agent2.model import FEATURES
+from agents.agent2.model import FEATURES, build_model
 from agents.agent2.tiny_champion import tiny_demand, train_tiny_champion
 from libs.messages import MAX_BATCH, DemandFeatures, DemandForecast
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
-from libs.serving.champion import IDENTITY_FILE, MODEL_FILE, Champion
+from libs.serving.champion import IDENTITY_FILE, MODEL_FILE, Champion, write_champion
+from libs.serving.reload import LiveChampion
 from libs.serving.testing import (
     CHAMPION_FAULTS,
     BadPayload,
@@ -27,7 +28,7 @@ from libs.serving.testing import (
     served_champion,
     wait_for,
 )
-from services.agent2.service import DemandForecaster
+from services.agent2.service import DemandForecaster, _can_predict
 
 FRAME, _ = tiny_demand(2, seed=3)
 INTEGER_FIELDS = ("store_id", "product_id", "day_of_week", "month")
@@ -65,6 +66,33 @@ def test_in_process_forecasts_match_the_model_and_name_it(champion: Champion) ->
     assert {(forecast.model_name, forecast.model_version) for forecast in forecasts} == {
         ("agent2-demand-forecaster", "5")
     }
+
+
+def test_in_process_forecasts_equal_the_models_on_a_dataframe_bit_for_bit(champion: Champion) -> None:
+    # The service predicts on a float matrix; training (and the service, before) on a DataFrame.
+    frame, _ = tiny_demand(500, seed=12)
+    frame.loc[::7, "lag_1"] = np.nan
+    frame.loc[::9, "rolling_mean_28"] = np.nan
+    rows = [
+        {key: None if pd.isna(value) else value for key, value in row.items()}
+        | {key: int(row[key]) for key in INTEGER_FIELDS}
+        for row in frame.to_dict("records")
+    ]
+    forecasts = DemandForecaster().forecast([DemandFeatures.model_validate(row) for row in rows])
+    expected = np.clip(champion.model.predict(frame), 0, None)  # type: ignore[attr-defined]
+    assert [forecast.predicted_quantity for forecast in forecasts] == list(expected)
+
+
+def test_a_champion_fitted_on_other_features_or_another_order_is_not_loaded(tmp_path: Path) -> None:
+    frame, quantity = tiny_demand(200)
+    params = {"learning_rate": 0.1, "max_iter": 5, "max_leaf_nodes": 7, "random_state": 0}
+    for case, columns in {"reordered": [*FEATURES[1:], FEATURES[0]], "fewer": FEATURES[:-1]}.items():
+        model = build_model(params).fit(frame[columns], quantity)
+        bundle = tmp_path / case
+        write_champion(model, model_name="agent2-demand-forecaster", model_version="1", directory=bundle)
+        live = LiveChampion(bundle, check=_can_predict, interval_s=0)
+        assert not live.ready, case
+        assert live.problem is not None and "was fitted on features" in live.problem, live.problem
 
 
 def test_http_forecasts_a_batch_with_unknown_lags(server: Server) -> None:
@@ -114,6 +142,11 @@ def test_bad_payloads_get_a_4xx_naming_the_field_and_the_server_stays_up(
 
 def test_health_readiness_and_metrics(server: Server) -> None:
     check_probes(server)
+
+
+def test_predicting_on_a_matrix_warns_nothing(server: Server) -> None:
+    assert server.post("/forecast", {"rows": ROWS}).status == 200
+    assert "feature names" not in server.log.read_text(errors="replace")
 
 
 def test_each_served_prediction_is_logged_with_inputs_output_model_and_latency(

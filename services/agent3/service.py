@@ -7,15 +7,19 @@ monitoring.
 from __future__ import annotations
 
 import time
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import bentoml
-import pandas as pd
+import numpy as np
+from sklearn.pipeline import Pipeline
 
 from agents.agent3.model import FEATURES
-from libs.features import FormulaTransformer  # noqa: F401  the champion pipeline holds one; skops needs it
+from libs.features import FormulaTransformer
 from libs.messages import ChurnAssessment, CustomerBatch
 from libs.serving.answers import JsonAnswers
-from libs.serving.champion import Champion, champion_dir
+from libs.serving.champion import Champion, champion_dir, check_feature_names
 from libs.serving.collector import settle_heap
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
@@ -26,10 +30,32 @@ from libs.settings import Settings
 # The request fields a prediction log records: the model's features (built once, not per row).
 LOGGED_FIELDS = set(FEATURES)
 
+# FEATURES order is checked against the champion's fitted feature names on load, so this warning is noise.
+warnings.filterwarnings(
+    "ignore",
+    message="X does not have valid feature names",
+    category=UserWarning,
+    module=r"sklearn\.utils\.validation",
+)
+
 
 def _gives_probabilities(champion: Champion) -> None:
-    if not hasattr(champion.model, "predict_proba"):
+    """The champion takes named columns (a FormulaTransformer first) fitted on FEATURES, in order."""
+    model = champion.model
+    if not hasattr(model, "predict_proba"):
         raise TypeError(f"{champion.model_name} v{champion.model_version} gives no probabilities")
+    first = model[0] if isinstance(model, Pipeline) else model
+    if not isinstance(first, FormulaTransformer):
+        raise TypeError(
+            f"{champion.model_name} v{champion.model_version} does not start with a FormulaTransformer,"
+            " so it cannot take named columns"
+        )
+    check_feature_names(champion, FEATURES)
+
+
+def _feature_columns(inputs: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """One float64 array per feature, by name: what the champion's FormulaTransformer takes without pandas."""
+    return {name: np.array([row[name] for row in inputs], dtype=np.float64) for name in FEATURES}
 
 
 @bentoml.service(
@@ -57,9 +83,8 @@ class ChurnClassifier:
         started = time.perf_counter()
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         inputs = [row.model_dump(include=LOGGED_FIELDS) for row in customers]
-        frame = pd.DataFrame(inputs, columns=FEATURES).astype("float64")
         try:
-            probabilities = champion.model.predict_proba(frame)[:, 1]  # type: ignore[attr-defined]
+            probabilities = champion.model.predict_proba(_feature_columns(inputs))[:, 1]  # type: ignore[attr-defined]
         except ValueError as error:  # scikit-learn's check of the (transformed) features
             return out_of_range(error, "customers")
         self.predictions.log(inputs, [float(p) for p in probabilities], champion, started=started)

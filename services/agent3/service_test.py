@@ -5,11 +5,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agents.agent3.model import FEATURES
-from agents.agent3.tiny_champion import tiny_customers, train_tiny_champion
+from agents.agent3.model import FEATURES, build_baseline, build_model
+from agents.agent3.tiny_champion import FORMULAS, tiny_customers, train_tiny_champion
 from libs.messages import MAX_BATCH, ChurnAssessment, CustomerFeatures
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
-from libs.serving.champion import Champion
+from libs.serving.champion import Champion, write_champion
+from libs.serving.reload import LiveChampion
 from libs.serving.testing import (
     CHAMPION_FAULTS,
     BadPayload,
@@ -23,7 +24,7 @@ from libs.serving.testing import (
     served_champion,
     wait_for,
 )
-from services.agent3.service import ChurnClassifier
+from services.agent3.service import ChurnClassifier, _gives_probabilities
 
 FRAME, _ = tiny_customers(2, seed=3)
 ROWS = [{"customer_id": index + 1, **row} for index, row in enumerate(FRAME.to_dict("records"))]
@@ -55,6 +56,37 @@ def test_in_process_probabilities_match_the_model_and_name_it(champion: Champion
     assert {assessment.model_version for assessment in assessments} == {"2"}
 
 
+def test_in_process_probabilities_equal_the_models_on_a_dataframe_bit_for_bit(champion: Champion) -> None:
+    # The service hands the pipeline named numpy columns; training (and the service, before) a DataFrame.
+    frame, _ = tiny_customers(500, seed=12)
+    frame.loc[::11, "visits"] = 0.0  # revenue / visits over no visits: the formula's fill value
+    rows = [{"customer_id": index + 1, **row} for index, row in enumerate(frame.to_dict("records"))]
+    assessments = ChurnClassifier().assess([CustomerFeatures.model_validate(row) for row in rows])
+    expected = champion.model.predict_proba(frame)[:, 1]  # type: ignore[attr-defined]
+    assert [assessment.churn_probability for assessment in assessments] == list(expected)
+
+
+def test_a_champion_that_cannot_take_the_services_columns_is_not_loaded(tmp_path: Path) -> None:
+    frame, churned = tiny_customers(200)
+    reordered = [*FEATURES[1:], FEATURES[0]]
+    cases = {
+        "reordered": (
+            build_model(FORMULAS, regularization=1.0, max_iter=200).fit(frame[reordered], churned),
+            "was fitted on features",
+        ),
+        "no formulas": (
+            build_baseline().fit(frame[FEATURES], churned),
+            "does not start with a FormulaTransformer",
+        ),
+    }
+    for case, (model, reason) in cases.items():
+        bundle = tmp_path / case
+        write_champion(model, model_name="agent3-churn-classifier", model_version="1", directory=bundle)
+        live = LiveChampion(bundle, check=_gives_probabilities, interval_s=0)
+        assert not live.ready, case
+        assert live.problem is not None and reason in live.problem, live.problem
+
+
 def test_http_assesses_a_batch_and_recency_raises_the_risk(server: Server) -> None:
     recent, lapsed = {**ROWS[0], "recency_days": 1.0}, {**ROWS[0], "customer_id": 99, "recency_days": 89.0}
     reply = server.post("/assess", {"customers": [recent, lapsed]})
@@ -76,6 +108,11 @@ def test_bad_payloads_get_a_4xx_naming_the_field_and_the_server_stays_up(
 
 def test_health_readiness_and_metrics(server: Server) -> None:
     check_probes(server)
+
+
+def test_predicting_on_named_arrays_warns_nothing(server: Server) -> None:
+    assert server.post("/assess", {"customers": ROWS}).status == 200
+    assert "feature names" not in server.log.read_text(errors="replace")
 
 
 def test_each_served_prediction_is_logged(server: Server) -> None:
