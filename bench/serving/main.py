@@ -199,7 +199,7 @@ def setup_notes(args: argparse.Namespace, load_before: float, load_after: float,
         '`{"rows": [...]}` at /forecast (pydantic-validated DemandFeatures, answers with model name and '
         "version); MLflow gets `dataframe_split` at /invocations (schema-checked against the saved "
         "signature). Both answers were checked against the estimator's own predictions before load.",
-        "Ceiling: the champion's predict (plus clip) on a prebuilt frame, one thread, no HTTP. "
+        "Ceiling: the champion's predict (plus clip) on a prebuilt feature matrix, one thread, no HTTP. "
         "'in-process predict' at bigger batches shows what merging requests gains: agent2's service "
         "batches adaptively (BentoML merges concurrent requests into one predict call), MLflow's "
         "server predicts per request; 'in-process handler' is the service's own validate + forecast + "
