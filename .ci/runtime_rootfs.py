@@ -52,9 +52,20 @@ UNUSED = (
     "usr/share/info",
     "usr/share/locale",
 )
-# Files of removed packages that Python libraries run: joblib (scikit-learn's parallelism) counts
-# physical cores with `lscpu`, else `cat /proc/cpuinfo`, and warns in every service without either.
-PROGRAMS = ("/bin/cat",)
+# Files of removed packages that kept ones need at run time: joblib (scikit-learn's parallelism)
+# counts physical cores with `lscpu`, else `cat /proc/cpuinfo`, and warns in every service without
+# either; OpenSSL (and so Python's ssl) finds the CA bundle and its configuration through openssl's
+# links under /usr/lib/ssl.
+KEPT_FILES = (
+    "/usr/bin/cat",
+    "/usr/lib/ssl/cert.pem",
+    "/usr/lib/ssl/certs",
+    "/usr/lib/ssl/openssl.cnf",
+    "/etc/ssl/openssl.cnf",
+)
+# Top-level folders that are links into /usr on a merged-/usr system (every Debian since bookworm):
+# packages list /bin/cat or /usr/bin/cat for the same file.
+MERGED_INTO_USR = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # Package-manager state and caches that no running program reads.
 STATE = ("var/lib/apt", "var/cache/apt", "var/cache/debconf", "var/log", "etc/apt", "var/lib/dpkg/info")
 
@@ -73,6 +84,11 @@ def stanzas(status: str) -> Iterator[dict[str, str]]:
         yield fields
 
 
+def is_installed(fields: dict[str, str]) -> bool:
+    """dpkg's Status ends in the state: "installed", not "not-installed" or "half-installed"."""
+    return fields.get("Status", "").split()[-1:] == ["installed"]
+
+
 def dependency_names(fields: dict[str, str]) -> Iterator[list[str]]:
     """Each dependency as its alternatives' package names (versions and architectures dropped)."""
     for field in ("Pre-Depends", "Depends"):
@@ -83,11 +99,16 @@ def dependency_names(fields: dict[str, str]) -> Iterator[list[str]]:
 
 
 def closure(packages: dict[str, dict[str, str]]) -> set[str]:
-    providers: dict[str, str] = {}
+    """ROOTS and DATA_ONLY with everything they depend on, as dpkg records it, less SCRIPT_TOOLS.
+
+    Of a dependency's alternatives (``a | b``, or a virtual package) the first installed one is
+    followed, a real package by that name before any package that provides it.
+    """
+    providers: dict[str, list[str]] = {}
     for name, fields in packages.items():
         for provided in fields.get("Provides", "").split(","):
             if provided.strip():
-                providers.setdefault(re.split(r"[\s(]", provided.strip(), maxsplit=1)[0], name)
+                providers.setdefault(re.split(r"[\s(]", provided.strip(), maxsplit=1)[0], []).append(name)
     kept: set[str] = set()
     pending = [name for name in (*ROOTS, *DATA_ONLY) if name in packages]
     missing = [name for name in ROOTS if name not in packages]
@@ -101,25 +122,40 @@ def closure(packages: dict[str, dict[str, str]]) -> set[str]:
         if name in DATA_ONLY:
             continue
         for alternatives in dependency_names(packages[name]):
-            installed = [providers.get(a, a) for a in alternatives if providers.get(a, a) in packages]
+            installed = [
+                candidate
+                for alternative in alternatives
+                for candidate in (
+                    [alternative] if alternative in packages else providers.get(alternative, [])
+                )
+            ]
             if installed:
                 pending.append(installed[0])
     return kept
 
 
 def owned_files(rootfs: Path, package: str) -> set[str]:
+    """The paths dpkg lists for a package, each in its /usr form where the top folder is merged."""
     info = rootfs / "var/lib/dpkg/info"
+    merged = {top for top in MERGED_INTO_USR if (rootfs / top).is_symlink()}
     for candidate in (info / f"{package}.list", *info.glob(f"{package}:*.list")):
         if candidate.is_file():
-            return {line for line in candidate.read_text().splitlines() if line not in ("", "/.")}
+            paths = (line for line in candidate.read_text().splitlines() if line not in ("", "/."))
+            return {f"/usr{path}" if path.split("/")[1] in merged else path for path in paths}
     return set()
 
 
 def remove(rootfs: Path, paths: Iterable[str]) -> int:
-    """Deletes files and symbolic links (never directories, which packages share); returns bytes freed."""
+    """Deletes files and symbolic links (never directories, which packages share); returns bytes freed.
+
+    Runs as root: a path whose folder resolves outside ``rootfs`` (through an absolute link) is skipped.
+    """
     freed = 0
+    inside = os.path.realpath(rootfs)
     for path in sorted(paths, reverse=True):
         target = rootfs / path.lstrip("/")
+        if os.path.commonpath([inside, os.path.realpath(target.parent)]) != inside:
+            continue
         if target.is_symlink() or target.is_file():
             freed += target.lstat().st_size
             target.unlink()
@@ -137,15 +173,15 @@ def resolves_inside(rootfs: Path, path: Path) -> bool:
 
 
 def prune(rootfs: Path) -> tuple[list[str], int]:
+    """Removes what a Python runtime does not need; returns the packages kept and the bytes freed."""
     status_file = rootfs / "var/lib/dpkg/status"
-    entries = [
-        fields for fields in stanzas(status_file.read_text()) if "installed" in fields.get("Status", "")
-    ]
-    packages = {fields["Package"]: fields for fields in entries}
+    packages = {
+        fields["Package"]: fields for fields in stanzas(status_file.read_text()) if is_installed(fields)
+    }
     kept = closure(packages)
     keep_files = set().union(*(owned_files(rootfs, name) for name in kept))
     doomed = set().union(*(owned_files(rootfs, name) for name in packages if name not in kept))
-    freed = remove(rootfs, doomed - keep_files - set(PROGRAMS))
+    freed = remove(rootfs, doomed - keep_files - set(KEPT_FILES))
     for relative in (*STATE, *UNUSED):
         target = rootfs / relative
         if target.is_dir():
@@ -155,8 +191,8 @@ def prune(rootfs: Path) -> tuple[list[str], int]:
         links = (rootfs / folder).iterdir() if (rootfs / folder).is_dir() else iter(())
         dangling = [link for link in links if not resolves_inside(rootfs, link)]
         freed += remove(rootfs, (f"{folder}/{link.name}" for link in dangling))
-    kept_stanzas = [block for block in status_file.read_text().strip().split("\n\n") if _name(block) in kept]
-    status_file.write_text("\n\n".join(kept_stanzas) + "\n")
+    blocks = status_file.read_text().strip().split("\n\n")
+    status_file.write_text("\n\n".join(block for block in blocks if _name(block) in kept) + "\n")
     (rootfs / "tmp").mkdir(exist_ok=True)
     (rootfs / "tmp").chmod(0o1777)
     return sorted(kept), freed

@@ -14,13 +14,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import runtime_rootfs
 
-# Each package: (Depends, Provides, owned files). python needs libc and a virtual "libssl" that
-# libssl3 provides; libc's maintainer scripts need dash (a script tool, never kept); ca-certificates
-# is data whose openssl dependency only its scripts use.
+# Each package: (Depends, Provides, owned files). python needs libc and, of "libssl-old | libssl",
+# libssl-old is not installed any more and the virtual libssl is libssl3's; libstdc++ needs the real
+# libgcc-s1, which gcc-alt provides too; libc's maintainer scripts need dash (a script tool, never
+# kept); ca-certificates is data whose openssl dependency only its scripts use, but openssl's
+# links to the CA bundle are what OpenSSL reads.
 PACKAGES = {
-    "python3.11-minimal": ("libc6, libssl | libssl-old (>= 1)", "", ["/usr/bin/python3.11"]),
+    "python3.11-minimal": ("libc6, libssl-old (>= 1) | libssl", "", ["/usr/bin/python3.11"]),
     "libpython3.11-stdlib": ("libc6:any", "", ["/usr/lib/python3.11/os.py"]),
-    "libstdc++6": ("libc6", "", ["/usr/lib/x86_64-linux-gnu/libstdc++.so.6"]),
+    "libstdc++6": ("libc6, libgcc-s1", "", ["/usr/lib/x86_64-linux-gnu/libstdc++.so.6"]),
+    "libgcc-s1": ("", "", ["/lib/x86_64-linux-gnu/libgcc_s.so.1"]),
+    "gcc-alt": ("", "libgcc-s1", ["/usr/lib/x86_64-linux-gnu/libgcc_alt.so"]),
+    "libssl-old": ("", "libssl", []),
     "base-files": ("mawk", "", ["/etc/os-release"]),
     "libc6": (
         "dash",
@@ -29,7 +34,7 @@ PACKAGES = {
     ),
     "libssl3": ("libc6", "libssl", ["/usr/lib/x86_64-linux-gnu/libssl.so.3"]),
     "ca-certificates": ("openssl, debconf", "", ["/usr/share/ca-certificates/root.crt"]),
-    "openssl": ("libssl3", "", ["/usr/bin/openssl"]),
+    "openssl": ("libssl3", "", ["/usr/bin/openssl", "/usr/lib/ssl/cert.pem", "/usr/lib/ssl/misc/CA.pl"]),
     "dash": ("", "", ["/bin/sh", "/usr/bin/dash"]),
     "mawk": ("", "", ["/usr/bin/mawk"]),
     "coreutils": ("", "", ["/bin/cat", "/bin/ls"]),
@@ -41,11 +46,14 @@ def make_rootfs(root: Path) -> None:
     info = root / "var/lib/dpkg/info"
     info.mkdir(parents=True)
     (root / "usr/bin").mkdir(parents=True)
+    (root / "usr/lib").mkdir(parents=True)
     (root / "bin").symlink_to("usr/bin")  # merged /usr, as in bookworm
+    (root / "lib").symlink_to("usr/lib")
     stanzas = []
     for name, (depends, provides, files) in PACKAGES.items():
+        state = "not-installed" if name == "libssl-old" else "installed"
         stanzas.append(
-            f"Package: {name}\nStatus: install ok installed\nDepends: {depends}\nProvides: {provides}\n"
+            f"Package: {name}\nStatus: install ok {state}\nDepends: {depends}\nProvides: {provides}\n"
             "Description: a package\n more description"
         )
         (info / f"{name}:amd64.list" if name.startswith("lib") else info / f"{name}.list").write_text(
@@ -64,7 +72,9 @@ def make_rootfs(root: Path) -> None:
 
 class PruneTest(unittest.TestCase):
     def setUp(self) -> None:
-        self.root = Path(tempfile.mkdtemp())
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        self.root = Path(scratch.name)
         make_rootfs(self.root)
         self.kept, self.freed = runtime_rootfs.prune(self.root)
 
@@ -78,6 +88,7 @@ class PruneTest(unittest.TestCase):
                 "python3.11-minimal",
                 "libpython3.11-stdlib",
                 "libstdc++6",
+                "libgcc-s1",
                 "base-files",
                 "libc6",
                 "libssl3",
@@ -87,6 +98,7 @@ class PruneTest(unittest.TestCase):
         for path in (
             "usr/bin/python3.11",
             "usr/lib/x86_64-linux-gnu/libssl.so.3",
+            "usr/lib/x86_64-linux-gnu/libgcc_s.so.1",
             "etc/os-release",
             "usr/share/ca-certificates/root.crt",
             "etc/passwd",
@@ -94,12 +106,15 @@ class PruneTest(unittest.TestCase):
             self.assertTrue(self.exists(path), path)
 
     def test_removes_shells_package_managers_and_script_tools(self) -> None:
-        for path in ("bin/sh", "usr/bin/dash", "usr/bin/apt", "usr/bin/openssl", "usr/bin/mawk", "bin/ls"):
+        removed = ("bin/sh", "usr/bin/dash", "usr/bin/apt", "usr/bin/openssl", "usr/bin/mawk", "bin/ls")
+        for path in (*removed, "usr/lib/x86_64-linux-gnu/libgcc_alt.so"):
             self.assertFalse(self.exists(path), path)
         self.assertGreater(self.freed, 0)
 
-    def test_keeps_the_programs_python_libraries_run(self) -> None:
-        self.assertTrue(self.exists("usr/bin/cat"))
+    def test_keeps_the_files_of_removed_packages_that_kept_ones_use(self) -> None:
+        self.assertTrue(self.exists("usr/bin/cat"))  # listed as /bin/cat
+        self.assertTrue(self.exists("usr/lib/ssl/cert.pem"))
+        self.assertFalse(self.exists("usr/lib/ssl/misc/CA.pl"))
 
     def test_removes_unused_parts_of_kept_packages_and_dangling_alternatives(self) -> None:
         self.assertFalse(self.exists("usr/lib/x86_64-linux-gnu/gconv/UTF-16.so"))
@@ -119,7 +134,9 @@ class PruneTest(unittest.TestCase):
 
 class MissingRootTest(unittest.TestCase):
     def test_a_root_filesystem_without_python_is_refused(self) -> None:
-        root = Path(tempfile.mkdtemp())
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        root = Path(scratch.name)
         (root / "var/lib/dpkg/info").mkdir(parents=True)
         (root / "var/lib/dpkg/status").write_text("Package: dash\nStatus: install ok installed\n")
         with self.assertRaises(SystemExit) as raised:

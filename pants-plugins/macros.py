@@ -9,16 +9,26 @@ AGENT_RESOLVES = (
     "agent3",
 )
 
+
 # Every build step runs Python in exec form, never a shell: the local base image has none
 # (.ci/runtime_rootfs.py), and python:3.11-slim works the same way.
 def python_step(code):
-    """A Dockerfile RUN line executing `code` with the base image's python3.11 (code has no double quotes)."""
+    """A Dockerfile RUN line executing `code` with the base image's python3.11.
+
+    Docker reads an exec-form line as JSON and silently falls back to a shell when it is not, so
+    `code` may hold neither double quotes nor backslashes.
+    """
+    if '"' in code or "\\" in code:
+        raise ValueError(f"python_step code must not contain double quotes or backslashes: {code}")
     return f'RUN ["python3.11", "-c", "{code}"]'
 
 
 def pex_venv(pex, scope):
     """RUN lines installing one PEX's `scope` (deps or srcs) as the venv /app/venv, bytecode compiled."""
-    return ("ENV PEX_TOOLS=1", f'RUN ["python3.11", "{pex}", "venv", "--scope={scope}", "--compile", "/app/venv"]')
+    return (
+        "ENV PEX_TOOLS=1",
+        f'RUN ["python3.11", "{pex}", "venv", "--scope={scope}", "--compile", "/app/venv"]',
+    )
 
 
 # An image's third-party layer: its requirements PEX installed as a venv, less the test suites that
@@ -33,7 +43,9 @@ INSTALL_DEPS_VENV = (
 )
 # The one place a service writes (prediction logs, under MLOPS_HOME), owned by the service's user.
 STATE_DIR = "/var/lib/mlops"
-MAKE_STATE_DIR = python_step(f"import os; os.makedirs('{STATE_DIR}'); os.chown('{STATE_DIR}', 65532, 65532)")
+MAKE_STATE_DIR = python_step(
+    f"import os; os.makedirs('{STATE_DIR}', exist_ok=True); os.chown('{STATE_DIR}', 65532, 65532)"
+)
 
 
 def serving_image(
