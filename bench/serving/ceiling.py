@@ -54,7 +54,7 @@ def timed_loop(call: Callable[[], object], *, seconds: float, warmup: float) -> 
 
 
 def predict_call(model: Any, rows: list[dict[str, Any]]) -> Callable[[], object]:
-    """The float64 matrix in FEATURES order that the service predicts on, built once."""
+    """One predict on the rows, as the service makes it: on a float64 matrix in FEATURES order, built once."""
     features = frame_of(rows).to_numpy()
     return lambda: np.clip(model.predict(features), 0.0, None)
 

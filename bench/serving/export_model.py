@@ -45,7 +45,7 @@ def request_rows(count: int, seed: int) -> list[dict[str, Any]]:
 
 
 def frame_of(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The frame the service builds from a batch: the model's feature order, all float64."""
+    """A batch as a DataFrame in the model's feature order, all float64 (the service's matrix, named)."""
     return pd.DataFrame(rows, columns=FEATURES).astype("float64")
 
 

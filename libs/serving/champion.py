@@ -36,17 +36,20 @@ def write_champion(model: object, *, model_name: str, model_version: str, direct
     return directory
 
 
-def check_feature_names(champion: Champion, features: Sequence[str]) -> None:
+def check_feature_names(champion: Champion, features: Sequence[str], *, ordered: bool = True) -> None:
     """Services predict on bare float matrices in ``features`` order, which scikit-learn cannot
     check by name, so a model fitted on named columns (``feature_names_in_``) must have been fitted
-    on exactly these, in this order. Run as (part of) a ``LiveChampion`` check: a mismatch is a
-    champion the service refuses to load, never a wrong answer."""
+    on exactly these, in this order (``ordered=False`` where the model looks columns up by name).
+    Run as (part of) a ``LiveChampion`` check: a mismatch is a champion the service refuses to
+    load, never a wrong answer."""
     fitted = getattr(champion.model, "feature_names_in_", None)
-    names = None if fitted is None else [str(name) for name in fitted]
-    if names is not None and names != list(features):
+    if fitted is None:
+        return
+    names, wanted = [str(name) for name in fitted], list(features)
+    if (names != wanted) if ordered else (sorted(names) != sorted(wanted)):
         raise ValueError(
             f"{champion.model_name} v{champion.model_version} was fitted on features {names},"
-            f" not the service's {list(features)} in that order"
+            f" not the service's {wanted}{' in that order' if ordered else ''}"
         )
 
 

@@ -13,17 +13,16 @@ when a new bundle is exported, and every answer is logged for monitoring.
 from __future__ import annotations
 
 import time
-import warnings
-from collections.abc import Sequence
 
 import bentoml
 import numpy as np
 
 from agents.agent2.model import FEATURES
-from libs.messages import MAX_BATCH, DemandBatch, DemandFeatures, DemandForecast
+from libs.messages import MAX_BATCH, DemandBatch, DemandForecast
 from libs.serving.answers import JsonAnswers
 from libs.serving.champion import Champion, champion_dir, check_feature_names
 from libs.serving.collector import settle_heap
+from libs.serving.features import column_matrix, ignore_unnamed_features_warning
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
 from libs.serving.readiness import out_of_range_message, serving_champion
@@ -39,26 +38,13 @@ BATCH_ROWS = 2 * MAX_BATCH
 TIMEOUT_S = 30
 MAX_QUEUE_MS = TIMEOUT_S * 1000
 
-# FEATURES order is checked against the champion's fitted feature names on load, so this warning is noise.
-warnings.filterwarnings(
-    "ignore",
-    message="X does not have valid feature names",
-    category=UserWarning,
-    module=r"sklearn\.utils\.validation",
-)
+ignore_unnamed_features_warning()  # fitted feature names are checked on load instead
 
 
 def _can_predict(champion: Champion) -> None:
     if not hasattr(champion.model, "predict"):
         raise TypeError(f"{champion.model_name} v{champion.model_version} cannot predict")
     check_feature_names(champion, FEATURES)
-
-
-def _feature_matrix(rows: Sequence[DemandFeatures]) -> np.ndarray:
-    """float64, column by column in FEATURES order (unknown lags become NaN)."""
-    return np.column_stack(
-        [np.array([getattr(row, name) for row in rows], dtype=np.float64) for name in FEATURES]
-    )
 
 
 @bentoml.service(
@@ -87,7 +73,7 @@ class DemandForecaster:
         # Called with the rows of every request in a merged batch; BentoML hands each request its slice.
         started = time.perf_counter()
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
-        features = _feature_matrix(rows)
+        features = column_matrix(rows, FEATURES)
         try:
             predicted = np.clip(champion.model.predict(features), 0.0, None)  # type: ignore[attr-defined]
         except ValueError as error:  # scikit-learn's check of the (transformed) features

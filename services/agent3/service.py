@@ -7,7 +7,6 @@ monitoring.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from libs.messages import ChurnAssessment, CustomerBatch
 from libs.serving.answers import JsonAnswers
 from libs.serving.champion import Champion, champion_dir, check_feature_names
 from libs.serving.collector import settle_heap
+from libs.serving.features import ignore_unnamed_features_warning
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
 from libs.serving.readiness import out_of_range, serving_champion
@@ -30,17 +30,11 @@ from libs.settings import Settings
 # The request fields a prediction log records: the model's features (built once, not per row).
 LOGGED_FIELDS = set(FEATURES)
 
-# FEATURES order is checked against the champion's fitted feature names on load, so this warning is noise.
-warnings.filterwarnings(
-    "ignore",
-    message="X does not have valid feature names",
-    category=UserWarning,
-    module=r"sklearn\.utils\.validation",
-)
+ignore_unnamed_features_warning()  # fitted feature names are checked on load instead
 
 
 def _gives_probabilities(champion: Champion) -> None:
-    """The champion takes named columns (a FormulaTransformer first) fitted on FEATURES, in order."""
+    """The champion takes named columns (a FormulaTransformer first) fitted on FEATURES, in any order."""
     model = champion.model
     if not hasattr(model, "predict_proba"):
         raise TypeError(f"{champion.model_name} v{champion.model_version} gives no probabilities")
@@ -50,7 +44,7 @@ def _gives_probabilities(champion: Champion) -> None:
             f"{champion.model_name} v{champion.model_version} does not start with a FormulaTransformer,"
             " so it cannot take named columns"
         )
-    check_feature_names(champion, FEATURES)
+    check_feature_names(champion, FEATURES, ordered=False)  # the FormulaTransformer finds columns by name
 
 
 def _feature_columns(inputs: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ from agents.agent3.model import FEATURES, build_baseline, build_model
 from agents.agent3.tiny_champion import FORMULAS, tiny_customers, train_tiny_champion
 from libs.messages import MAX_BATCH, ChurnAssessment, CustomerFeatures
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
-from libs.serving.champion import Champion, write_champion
+from libs.serving.champion import CHAMPION_DIR_VARIABLE, Champion, write_champion
 from libs.serving.reload import LiveChampion
 from libs.serving.testing import (
     CHAMPION_FAULTS,
@@ -66,12 +66,30 @@ def test_in_process_probabilities_equal_the_models_on_a_dataframe_bit_for_bit(ch
     assert [assessment.churn_probability for assessment in assessments] == list(expected)
 
 
-def test_a_champion_that_cannot_take_the_services_columns_is_not_loaded(tmp_path: Path) -> None:
+def test_a_champion_fitted_on_reordered_columns_is_served_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     frame, churned = tiny_customers(200)
     reordered = [*FEATURES[1:], FEATURES[0]]
+    model = build_model(FORMULAS, regularization=1.0, max_iter=200).fit(frame[reordered], churned)
+    write_champion(model, model_name="agent3-churn-classifier", model_version="1", directory=tmp_path)
+    monkeypatch.setenv(CHAMPION_DIR_VARIABLE, str(tmp_path))
+    service = ChurnClassifier()
+    try:
+        assert service.live.ready, service.live.problem
+        rows = [{"customer_id": index + 1, **row} for index, row in enumerate(frame.to_dict("records"))]
+        assessments = service.assess([CustomerFeatures.model_validate(row) for row in rows])
+    finally:
+        service.close()
+    expected = model.predict_proba(frame[reordered])[:, 1]
+    assert [assessment.churn_probability for assessment in assessments] == list(expected)
+
+
+def test_a_champion_that_cannot_take_the_services_columns_is_not_loaded(tmp_path: Path) -> None:
+    frame, churned = tiny_customers(200)
     cases = {
-        "reordered": (
-            build_model(FORMULAS, regularization=1.0, max_iter=200).fit(frame[reordered], churned),
+        "a feature short": (
+            build_model(FORMULAS, regularization=1.0, max_iter=200).fit(frame[FEATURES[:-1]], churned),
             "was fitted on features",
         ),
         "no formulas": (

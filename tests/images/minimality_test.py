@@ -21,6 +21,8 @@ import pytest
 from tests.images.shipped import Shipped, packaged_here
 
 DATA_ENGINES = {"duckdb", "pyarrow"}
+# Services build float64 matrices (libs.serving.features); pandas is for training and monitoring.
+DATA_FRAMES = {"pandas"}
 FORBIDDEN_DISTRIBUTIONS = {"pytest", "pluggy", "dvc", "dvc-data", "mlflow", "mlflow-skinny", "mlflow-tracing"}
 PROJECT_TOPS = ("agents/", "services/")
 
@@ -66,6 +68,7 @@ def test_requirements_pex_holds_no_training_or_test_tools(shipped: Shipped) -> N
     # Services write prediction logs with the standard library and never read them back: no DuckDB
     # (monitors, tests) and no pyarrow (Parquet), the two largest distributions of an agent resolve.
     assert not distributions & DATA_ENGINES, sorted(distributions & DATA_ENGINES)
+    assert not distributions & DATA_FRAMES, sorted(distributions & DATA_FRAMES)
     if shipped.repository == "mlops/coordinator":
         # numpy comes with bentoml itself; the agents' modelling stack must not.
         modelling = {"scikit-learn", "scipy", "pandas", "skops", "duckdb"}
