@@ -9,17 +9,15 @@ every answer is logged for monitoring.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 import bentoml
-import numpy as np
 
 from agents.agent1.model import FEATURES, AnomalyScorer
 from libs.messages import MAX_BATCH, ScreeningResult, TransactionBatch
 from libs.serving.answers import JsonAnswers
 from libs.serving.champion import Champion, champion_dir
 from libs.serving.collector import settle_heap
+from libs.serving.features import clipped_to_float32, column_matrix
 from libs.serving.limits import BodySizeLimit
 from libs.serving.predictions import ServicePredictions
 from libs.serving.readiness import serving_champion
@@ -28,18 +26,6 @@ from libs.settings import Settings
 
 # The request fields a prediction log records: the model's features (built once, not per row).
 LOGGED_FIELDS = set(FEATURES)
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _feature_matrix(inputs: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    """float64 rows in FEATURES order, the order AnomalyScorer takes a matrix in.
-
-    The forest casts to float32, where 1e300 is infinite and refused; clipped to float32's range,
-    every row takes the same path through every tree as it would unclipped.
-    """
-    matrix = np.array([[row[name] for name in FEATURES] for row in inputs], dtype=np.float64)
-    return np.clip(matrix.reshape(len(inputs), len(FEATURES)), -FLOAT32_MAX, FLOAT32_MAX)
 
 
 def _is_scorer(champion: Champion) -> None:
@@ -73,7 +59,7 @@ class TransactionSentinel:
         champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
         scorer: AnomalyScorer = champion.model  # type: ignore[assignment]  # checked on load
         inputs = [row.model_dump(include=LOGGED_FIELDS) for row in transactions]
-        scores = scorer.predict(_feature_matrix(inputs))
+        scores = scorer.predict(clipped_to_float32(column_matrix(transactions, FEATURES)))  # FEATURES order
         flags = scorer.flag(scores)
         self.predictions.log(inputs, [float(score) for score in scores], champion, started=started)
         return [

@@ -10,6 +10,7 @@ from agents.agent1.tiny_champion import tiny_transactions, train_tiny_champion
 from libs.messages import MAX_BATCH, ScreeningResult, TransactionFeatures
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.serving.champion import Champion
+from libs.serving.features import FLOAT32_MAX
 from libs.serving.testing import (
     CHAMPION_FAULTS,
     BadPayload,
@@ -23,7 +24,7 @@ from libs.serving.testing import (
     served_champion,
     wait_for,
 )
-from services.agent1.service import FLOAT32_MAX, TransactionSentinel
+from services.agent1.service import TransactionSentinel
 
 ROW = {"transaction_id": 7, **tiny_transactions(1, seed=3).iloc[0].to_dict()}
 
