@@ -3,11 +3,15 @@
     python3 .ci/affected.py --since origin/main          # for people
     python3 .ci/affected.py --since origin/main --json   # for CI
 
-One graph for code and data: Pants' `--changed-since`/`--changed-dependents=transitive` over a
-build graph in which every agent owns its dvc.yaml, params.yaml and SQL, so no file list is kept
-here. A pipeline is affected when its agent's pipeline program is (its code, libs it imports, its
-params, the stage runner); a change to the data generator affects every pipeline, since all of
-them start from the generated data. Standard library only: it runs before anything is installed.
+Two graphs, each from the tool that owns it, so no file list is kept here:
+- code: Pants' `--changed-since`/`--changed-dependents=transitive` over a build graph in which every
+  agent owns its dvc.yaml, params.yaml and SQL. A pipeline is affected when its agent's pipeline
+  program is (its code, libs it imports, its params, the stage runner); a change to the data
+  generator affects every pipeline, since all of them start from the generated data.
+- data: DVC's stage graph (`dvc dag --dot`). A pipeline that reads another's outputs is affected
+  with it (agent2 trains on agent1's scores), and so is its agent's image, which carries the
+  champion those outputs train. Tests follow code only: agent2's tests do not read agent1's data.
+Standard library only: it runs before anything is installed.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -79,15 +84,53 @@ def pipelines_for(programs: list[str]) -> list[str]:
     )
 
 
+_EDGE = re.compile(r'^"(?P<upstream>[^"]+)" -> "(?P<downstream>[^"]+)";$')
+
+
+def pipeline_edges(*, pants: list[str]) -> set[tuple[str, str]]:
+    """(upstream dvc.yaml, downstream dvc.yaml) pairs where a stage of one reads an output of the other."""
+    command = [*pants, "--no-pantsd", "-lerror", "run", "//:dvc", "--", "dag", "--dot"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"affected: {' '.join(command)} failed:\n{result.stderr}")
+    edges = set()
+    for line in result.stdout.splitlines():
+        match = _EDGE.match(line.strip())
+        if match:
+            upstream, downstream = (match.group(name).split(":")[0] for name in ("upstream", "downstream"))
+            if upstream != downstream:
+                edges.add((upstream, downstream))
+    return edges
+
+
+def downstream_closure(pipelines: list[str], edges: set[tuple[str, str]]) -> list[str]:
+    """The pipelines and every pipeline that reads their outputs, directly or through another."""
+    reached = set(pipelines)
+    frontier = list(pipelines)
+    while frontier:
+        upstream = frontier.pop()
+        for edge_from, edge_to in edges:
+            if edge_from == upstream and edge_to not in reached:
+                reached.add(edge_to)
+                frontier.append(edge_to)
+    return sorted(reached)
+
+
+def agent_image(pipeline: str) -> str | None:
+    """`agents/<agent>:image` for `pipelines/<agent>/dvc.yaml`, if that agent ships one (its `agent()` macro)."""
+    agent = Path(pipeline).parent.name
+    build = ROOT / "agents" / agent / "BUILD"
+    return f"agents/{agent}:image" if build.is_file() and "agent(" in build.read_text() else None
+
+
 def affected(since: str, *, pants: list[str]) -> Affected:
     targets = changed(since, pants=pants)
     tests = [address for address in targets["python_test"] if ":" in address]
-    return Affected(
-        since=since,
-        tests=tests,
-        pipelines=pipelines_for(targets["pex_binary"]),
-        images=targets["docker_image"],
-    )
+    pipelines = pipelines_for(targets["pex_binary"])
+    if pipelines:
+        pipelines = downstream_closure(pipelines, pipeline_edges(pants=pants))
+    images = set(targets["docker_image"]) | {image for p in pipelines if (image := agent_image(p))}
+    return Affected(since=since, tests=tests, pipelines=pipelines, images=sorted(images))
 
 
 def describe(result: Affected) -> str:

@@ -95,8 +95,15 @@ class AffectedMapping(unittest.TestCase):
         self.assertIn("agents/agent1/model_test.py:tests", report["tests"])
         self.assertIn("libs/settings/settings_test.py:tests@resolve=agent1", report["tests"])
         self.assertNotIn("libs/settings/settings_test.py:tests@resolve=agent2", report["tests"])
-        self.assertEqual(report["pipelines"], ["pipelines/agent1/dvc.yaml"])
-        self.assertEqual(report["images"], ["agents/agent1:image"])
+        # agent2 trains on agent1's scores (DVC's graph): its pipeline and image follow.
+        self.assertEqual(report["pipelines"], ["pipelines/agent1/dvc.yaml", "pipelines/agent2/dvc.yaml"])
+        self.assertEqual(report["images"], ["agents/agent1:image", "agents/agent2:image"])
+
+    def test_agent1_code_reaches_agent2_through_its_data_not_its_tests(self) -> None:
+        report = self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
+        self.assertEqual(self.agents_in(report["tests"]), {"agent1"})
+        self.assertEqual(report["pipelines"], ["pipelines/agent1/dvc.yaml", "pipelines/agent2/dvc.yaml"])
+        self.assertEqual(report["images"], ["agents/agent1:image", "agents/agent2:image"])
 
     def test_the_readme_reaches_nothing(self) -> None:
         report = self.affected_by("README.md", lambda text: text + "\nTouched.\n")

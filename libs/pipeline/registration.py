@@ -81,6 +81,8 @@ def register_and_gate(
                 str(version.version) if decision.promoted else (current[1] if current else None)
             ),
             "metric": spec.metric,
+            "higher_is_better": spec.higher_is_better,
+            "margin": spec.margin,
             "challenger_score": challenger_score,
             "champion_score": champion_score,
             "promoted": decision.promoted,

@@ -6,6 +6,7 @@ Any failure is one line on stderr and exit code 2, so scripts and people both ca
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ from mlflow.exceptions import MlflowException
 from libs.settings import Settings, disable_telemetry
 from libs.tracking.errors import TrackingError
 from libs.tracking.gate import TAG_PREFIX as GATE
+from libs.tracking.preview import describe, preview
 from libs.tracking.registry import (
     HISTORY_TAG,
     PREVIOUS_CHAMPION_TAG,
@@ -27,7 +29,10 @@ from libs.tracking.registry import (
 from libs.tracking.uris import client_for, resolve_settings
 
 USAGE_ERROR = 2
-DESCRIPTION = "Show a registered model's versions and gate decisions, or roll its champion back."
+DESCRIPTION = (
+    "Show a registered model's versions and gate decisions, roll its champion back, or preview the "
+    "gate for a pull request from two registration.json files."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +42,23 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("show", help="versions, the champion and gate decisions").add_argument("model")
     commands.add_parser("rollback", help="move the champion back to the previous one").add_argument("model")
+    gate_preview = commands.add_parser(
+        "gate-preview", help="the gate's decision for the head's model against the base's champion"
+    )
+    gate_preview.add_argument("base", help="the base branch's registration.json ('-' if it has none)")
+    gate_preview.add_argument("head", help="the head's registration.json")
     return parser
+
+
+def gate_preview(base_path: str, head_path: str) -> str:
+    """One Markdown line: would main's gate promote the head's model over the base's champion."""
+    with open(head_path, encoding="utf-8") as head_file:
+        head = json.load(head_file)
+    base = None
+    if base_path != "-":
+        with open(base_path, encoding="utf-8") as base_file:
+            base = json.load(base_file)
+    return describe(preview(base, head), str(head["metric"]))
 
 
 def _settings(args: argparse.Namespace, settings: Settings | None) -> Settings:
@@ -95,12 +116,15 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None)
     except SystemExit as stop:  # argparse has printed the usage error
         return stop.code if isinstance(stop.code, int) else USAGE_ERROR
     try:
+        if args.command == "gate-preview":
+            print(gate_preview(args.base, args.head))
+            return 0
         resolved = _settings(args, settings)
         if args.command == "show":
             print("\n".join(show(args.model, resolved)))
         else:
             print(rollback_and_report(args.model, resolved))
-    except (TrackingError, MlflowException, ValueError, OSError) as error:
+    except (TrackingError, MlflowException, ValueError, OSError, KeyError) as error:
         message = (str(error).strip().splitlines() or [type(error).__name__])[0]
         print(f"error: {message}", file=sys.stderr)
         return USAGE_ERROR

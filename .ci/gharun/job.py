@@ -1,0 +1,233 @@
+"""One workflow job run as GitHub runs it: step by step, as the runner user, with GitHub's files and contexts.
+
+`run:` steps go through GitHub's default shell (`bash --noprofile --norc -eo pipefail {0}`) with
+workflow, job and step `env:` layered, `if:`, `working-directory`, `continue-on-error` and
+`timeout-minutes`; after each step GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY
+are read back as the hosted runner does. The job's exit status is its conclusion.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gharun.actions import JobEnvironment, action_for
+from gharun.expressions import Context, Unsupported, condition, interpolate, to_string
+from gharun.sandbox import as_user, chown_tree
+from gharun.workflow import LINE, Workflow
+
+DEFAULT_SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
+SHELLS = {"bash": DEFAULT_SHELL, "sh": ["sh", "-e"], "python": ["python"]}
+SUPPORTED_STEP_KEYS = {
+    LINE, "name", "id", "run", "uses", "with", "env", "if", "shell",
+    "working-directory", "continue-on-error", "timeout-minutes",
+}  # fmt: skip
+SUPPORTED_JOB_KEYS = {LINE, "runs-on", "timeout-minutes", "steps", "env", "permissions", "concurrency", "name"}
+BASE_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+
+
+@dataclass
+class StepResult:
+    name: str
+    outcome: str
+    seconds: float
+
+
+def _read_key_values(path: Path) -> dict[str, str]:
+    """GitHub's `NAME=value` and `NAME<<DELIMITER ... DELIMITER` file format."""
+    values: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        heredoc = re.fullmatch(r"([^=<]+)<<(.+)", line)
+        if heredoc:
+            name, delimiter = heredoc.group(1), heredoc.group(2)
+            body: list[str] = []
+            index += 1
+            while index < len(lines) and lines[index] != delimiter:
+                body.append(lines[index])
+                index += 1
+            values[name] = "\n".join(body)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+        index += 1
+    return values
+
+
+class JobRunner:
+    """Runs one job's steps; `run()` returns the exit status GitHub would report for the job."""
+
+    def __init__(self, workflow: Workflow, job_id: str, job_env: JobEnvironment, contexts: dict[str, Any]):
+        self.workflow = workflow
+        self.job_id = job_id
+        self.job = workflow.jobs[job_id]
+        self.env = job_env
+        self.contexts = contexts
+        self.steps_context: dict[str, Any] = {}
+        self.status = "success"
+        self.results: list[StepResult] = []
+        self.summary = job_env.artifacts.parent / "summary.md"
+        self.temp = job_env.home / "_temp"
+
+    def _context(self, extra_env: dict[str, str] | None = None) -> Context:
+        contexts = {
+            **self.contexts,
+            "env": {**self.env.env, **(extra_env or {})},
+            "steps": self.steps_context,
+            "job": {"status": self.status},
+        }
+        return Context(contexts=contexts, workspace=self.env.workspace, job_status=self.status)
+
+    def _refuse(self, mapping: dict[str, Any], error: Exception, needle: str | None = None) -> None:
+        raise SystemExit(f"{self.workflow.where(mapping, needle)}: {error}")
+
+    def _evaluate_env(self, raw: dict[str, Any], mapping: dict[str, Any]) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name, value in raw.items():
+            if name == LINE:
+                continue
+            try:
+                values[name] = interpolate(to_string(value), self._context(values))
+            except Unsupported as error:
+                self._refuse(mapping, error, str(value))
+        return values
+
+    def run(self) -> int:
+        unknown = set(self.job) - SUPPORTED_JOB_KEYS
+        if unknown:
+            self._refuse(self.job, Unsupported(f"job keys {sorted(unknown)} are not implemented"))
+        self.temp.mkdir(parents=True, exist_ok=True)
+        chown_tree(self.temp, self.env.user)
+        self.env.env.update(self._evaluate_env(self.workflow.env, self.job))
+        self.env.env.update(self._evaluate_env(self.job.get("env") or {}, self.job))
+        deadline = time.monotonic() + 60 * float(self.job.get("timeout-minutes", 360))
+        started = time.monotonic()
+        for index, step in enumerate(self.job["steps"]):
+            self._step(index, step, deadline)
+        for save in self.env.post_steps:
+            save(self.status == "success")
+        self._report(time.monotonic() - started)
+        return 0 if self.status == "success" else 1
+
+    def _step(self, index: int, step: dict[str, Any], deadline: float) -> None:
+        unknown = set(step) - SUPPORTED_STEP_KEYS
+        if unknown:
+            self._refuse(step, Unsupported(f"step keys {sorted(unknown)} are not implemented"))
+        name = str(step.get("name") or step.get("uses") or str(step.get("run", "")).splitlines()[0])
+        step_id = str(step.get("id") or f"__step{index}")
+        try:
+            run_it = condition(step.get("if", "success()"), self._context())
+        except Unsupported as error:
+            self._refuse(step, error, str(step.get("if")))
+        if not run_it:
+            print(f"\n--- {name}: skipped (if: {step.get('if', 'success()')})")
+            self.steps_context[step_id] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
+            self.results.append(StepResult(name, "skipped", 0.0))
+            return
+        print(f"\n--- {name}", flush=True)
+        step_env = self._evaluate_env(step.get("env") or {}, step)
+        started = time.monotonic()
+        try:
+            outputs, ok = (self._uses(step, step_env) if "uses" in step else self._run(step, step_env, deadline))
+        except Unsupported as error:
+            self._refuse(step, error, str(step.get("uses") or ""))
+        seconds = time.monotonic() - started
+        outcome = "success" if ok else "failure"
+        try:
+            continue_on_error = bool(condition(str(step.get("continue-on-error", False)), self._context()))
+        except Unsupported as error:
+            self._refuse(step, error)
+        conclusion = "success" if ok or continue_on_error else "failure"
+        self.steps_context[step_id] = {"outputs": outputs, "outcome": outcome, "conclusion": conclusion}
+        self.results.append(StepResult(name, outcome, seconds))
+        print(f"--- {name}: {outcome} in {seconds:.1f}s", flush=True)
+        if conclusion == "failure":
+            self.status = "failure"
+
+    def _uses(self, step: dict[str, Any], step_env: dict[str, str]) -> tuple[dict[str, str], bool]:
+        action = action_for(str(step["uses"]))
+        inputs = {
+            key: interpolate(to_string(value), self._context(step_env))
+            for key, value in (step.get("with") or {}).items()
+            if key != LINE
+        }
+        self.env.outputs = {}
+        try:
+            action(self.env, inputs)
+        except (subprocess.CalledProcessError, RuntimeError, OSError) as error:
+            print(f"  {step['uses']} failed: {error}")
+            return {}, False
+        return dict(self.env.outputs), True
+
+    def _files(self) -> dict[str, Path]:
+        files = {}
+        for name in ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+            path = self.temp / f"{name.lower()}_{uuid.uuid4().hex}"
+            path.touch()
+            os.chown(path, self.env.user.pw_uid, self.env.user.pw_gid)
+            files[name] = path
+        return files
+
+    def _run(self, step: dict[str, Any], step_env: dict[str, str], deadline: float) -> tuple[dict[str, str], bool]:
+        context = self._context(step_env)
+        try:
+            script = interpolate(str(step["run"]), context)
+            workdir = interpolate(str(step.get("working-directory", ".")), context)
+            timeout_minutes = float(interpolate(str(step.get("timeout-minutes", 360)), context))
+        except Unsupported as error:
+            self._refuse(step, error, str(step["run"]).splitlines()[0])
+        shell = str(step.get("shell", "bash"))
+        if shell not in SHELLS:
+            self._refuse(step, Unsupported(f"shell {shell!r} is not implemented"))
+        script_file = self.temp / f"{uuid.uuid4().hex}.sh"
+        script_file.write_text(script, encoding="utf-8")
+        os.chown(script_file, self.env.user.pw_uid, self.env.user.pw_gid)
+        files = self._files()
+        environment = {
+            **self.env.env,
+            **step_env,
+            **{name: str(path) for name, path in files.items()},
+            "PATH": ":".join([*self.env.path, *BASE_PATH]),
+        }
+        timeout = max(1.0, min(deadline - time.monotonic(), 60 * timeout_minutes))
+        command = as_user(
+            self.env.user,
+            ["env", "-i", *(f"{k}={v}" for k, v in environment.items()), *SHELLS[shell], str(script_file)],
+        )
+        process = subprocess.Popen(command, cwd=self.env.workspace / workdir, start_new_session=True)
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            print(f"  timed out after {timeout / 60:.1f} minutes")
+            returncode = 124
+        if returncode != 0:
+            print(f"  exit code {returncode}")
+        self._read_back(files)
+        return _read_key_values(files["GITHUB_OUTPUT"]), returncode == 0
+
+    def _read_back(self, files: dict[str, Path]) -> None:
+        self.env.env.update(_read_key_values(files["GITHUB_ENV"]))
+        added = [line.strip() for line in files["GITHUB_PATH"].read_text(encoding="utf-8").splitlines()]
+        for entry in reversed([line for line in added if line]):
+            self.env.path.insert(0, entry)
+        summary = files["GITHUB_STEP_SUMMARY"].read_text(encoding="utf-8")
+        if summary:
+            with self.summary.open("a", encoding="utf-8") as out:
+                out.write(summary if summary.endswith("\n") else summary + "\n")
+
+    def _report(self, seconds: float) -> None:
+        print(f"\n=== job {self.workflow.name}/{self.job_id}: {self.status} in {seconds / 60:.1f} min")
+        for result in self.results:
+            print(f"  {result.seconds:8.1f}s  {result.outcome:8}  {result.name}")
+        print(f"  step summary: {self.summary}")

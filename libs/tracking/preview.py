@@ -1,0 +1,54 @@
+"""The gate's decision for a pull request: the head's challenger against the base branch's champion.
+
+A pull request's runner has its own empty registry, so the decision its register stage records
+says nothing about the team's champion. Both branches' `registration.json` files (the register
+stage's output) hold what the decision needs: the base's champion and its score on the held-out
+rows, and the head's challenger with the gate policy (metric, direction, margin). The rule is the
+registry gate's own (`decide`), so a preview and main's real decision cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from libs.tracking.gate import GateDecision, decide
+
+HEAD_VERSION = "PR"
+
+
+def base_champion(base: Mapping[str, Any]) -> tuple[str | None, float | None]:
+    """The champion the base branch left, and its score: the challenger if the base promoted it."""
+    if base.get("promoted"):
+        return str(base["challenger_version"]), float(base["challenger_score"])
+    if base.get("champion_version") is None or base.get("champion_score") is None:
+        return None, None
+    return str(base["champion_version"]), float(base["champion_score"])
+
+
+def preview(base: Mapping[str, Any] | None, head: Mapping[str, Any]) -> GateDecision:
+    """What main's register stage will decide for the head's model, given the base's champion."""
+    version, score = base_champion(base) if base is not None else (None, None)
+    return decide(
+        HEAD_VERSION,
+        float(head["challenger_score"]),
+        version,
+        score,
+        margin=float(head["margin"]),
+        higher_is_better=bool(head["higher_is_better"]),
+    )
+
+
+def describe(decision: GateDecision, metric: str) -> str:
+    verdict = "would be promoted" if decision.promoted else "champion kept"
+    if decision.champion_score is None:
+        return f"**{verdict}**: {metric} {decision.challenger_score:.6g}, no champion on the base branch"
+    improvement = decision.challenger_score - decision.champion_score
+    if not decision.higher_is_better:
+        improvement = -improvement
+    return (
+        f"**{verdict}**: {metric} {decision.champion_score:.6g} (base champion "
+        f"v{decision.champion_version}) -> {decision.challenger_score:.6g} (this PR), improvement "
+        f"{improvement:+.6g} against a margin of {decision.margin:.6g} "
+        f"({'higher' if decision.higher_is_better else 'lower'} is better)"
+    )
