@@ -168,12 +168,12 @@ def upload_artifact(job: JobEnvironment, inputs: dict[str, str]) -> None:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     found = 0
-    for line in inputs["path"].splitlines():
-        if not line.strip():
-            continue
-        for match in glob.glob(str(_expand(job, line.strip())), recursive=True):
+    lines = [line.strip() for line in inputs["path"].splitlines() if line.strip()]
+    for line in lines:
+        for match in glob.glob(str(_expand(job, line)), recursive=True):
             source = Path(match)
-            destination = target / source.name
+            # One directory uploads its contents, as upload-artifact roots the artifact there.
+            destination = target if len(lines) == 1 and source.is_dir() else target / source.name
             if source.is_dir():
                 shutil.copytree(source, destination, dirs_exist_ok=True)
             else:

@@ -282,6 +282,12 @@ def interpolate(text: str, context: Context) -> str:
     return EXPRESSION.sub(lambda match: to_string(evaluate(match.group(1), context)), text)
 
 
+def evaluate_value(text: str, context: Context) -> Any:
+    """A value that is either a whole `${{ }}` expression (typed result) or a literal string."""
+    whole = EXPRESSION.fullmatch(text.strip())
+    return evaluate(whole.group(1), context) if whole else text
+
+
 def condition(text: Any, context: Context) -> bool:
     """An `if:`: bare or wrapped, with GitHub's implicit `success() &&` unless a status function is named."""
     if isinstance(text, bool):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gharun.actions import JobEnvironment, action_for
-from gharun.expressions import Context, Unsupported, condition, interpolate, to_string
+from gharun.expressions import Context, Unsupported, condition, evaluate_value, interpolate, to_string, truthy
 from gharun.sandbox import as_user, chown_tree
 from gharun.workflow import LINE, Workflow
 
@@ -105,6 +105,15 @@ class JobRunner:
         unknown = set(self.job) - SUPPORTED_JOB_KEYS
         if unknown:
             self._refuse(self.job, Unsupported(f"job keys {sorted(unknown)} are not implemented"))
+        for step in self.job["steps"]:  # refuse what is not implemented before anything runs
+            unknown_keys = set(step) - SUPPORTED_STEP_KEYS
+            if unknown_keys:
+                self._refuse(step, Unsupported(f"step keys {sorted(unknown_keys)} are not implemented"))
+            if "uses" in step:
+                try:
+                    action_for(str(step["uses"]))
+                except Unsupported as error:
+                    self._refuse(step, error, str(step["uses"]))
         self.temp.mkdir(parents=True, exist_ok=True)
         chown_tree(self.temp, self.env.user)
         self.env.env.update(self._evaluate_env(self.workflow.env, self.job))
@@ -142,10 +151,12 @@ class JobRunner:
             self._refuse(step, error, str(step.get("uses") or ""))
         seconds = time.monotonic() - started
         outcome = "success" if ok else "failure"
-        try:
-            continue_on_error = bool(condition(str(step.get("continue-on-error", False)), self._context()))
-        except Unsupported as error:
-            self._refuse(step, error)
+        continue_on_error = step.get("continue-on-error", False)
+        if not isinstance(continue_on_error, bool):
+            try:
+                continue_on_error = truthy(evaluate_value(str(continue_on_error), self._context()))
+            except Unsupported as error:
+                self._refuse(step, error, str(continue_on_error))
         conclusion = "success" if ok or continue_on_error else "failure"
         self.steps_context[step_id] = {"outputs": outputs, "outcome": outcome, "conclusion": conclusion}
         self.results.append(StepResult(name, outcome, seconds))
