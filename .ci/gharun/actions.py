@@ -76,17 +76,25 @@ def checkout(job: JobEnvironment, inputs: dict[str, str]) -> None:
     print(f"  checked out {ref} at {sha[:12]} (fetch-depth {depth})")
 
 
-def _interpreter(version: str) -> Path:
-    root = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
-    candidates = sorted(root.glob(f"{version}.*"), key=lambda p: [int(x) for x in p.name.split(".")])
-    if not candidates:
+def _interpreter(version: str, tool_cache: Path) -> tuple[Path, bool]:
+    """The newest matching CPython: already in the tool cache (a hosted runner), else from pyenv."""
+    def newest(paths: list[Path]) -> Path | None:
+        numbered = [p for p in paths if p.name.replace(".", "").isdigit()]
+        return max(numbered, key=lambda p: [int(x) for x in p.name.split(".")], default=None)
+
+    cached = newest(list((tool_cache / "Python").glob(f"{version}.*")))
+    if cached is not None and (cached / "x64.complete").is_file():
+        return cached, True
+    pyenv = newest(list((Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions").glob(f"{version}.*")))
+    if pyenv is None:
         raise Unsupported(f"actions/setup-python: no CPython {version} on this machine")
-    return candidates[-1]
+    return pyenv, False
 
 
 def _install_into_tool_cache(source: Path, target: Path) -> None:
     """Copy an interpreter and point its binaries at their own lib/, as GitHub's tool-cache builds are."""
-    if (target / ".complete").is_file():
+    marker = target.with_name(target.name + ".complete")  # the tool cache's own convention
+    if marker.is_file():
         return
     shutil.rmtree(target, ignore_errors=True)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +102,7 @@ def _install_into_tool_cache(source: Path, target: Path) -> None:
     for binary in (target / "bin").glob("python3*"):
         if binary.is_file() and not binary.is_symlink() and binary.read_bytes()[:4] == b"\x7fELF":
             subprocess.run(["patchelf", "--set-rpath", "$ORIGIN/../lib", str(binary)], check=True)
-    (target / ".complete").touch()
+    marker.touch()
 
 
 def setup_python(job: JobEnvironment, inputs: dict[str, str]) -> None:
@@ -104,9 +112,10 @@ def setup_python(job: JobEnvironment, inputs: dict[str, str]) -> None:
     if not versions:
         raise Unsupported("actions/setup-python: python-version is required by this runner")
     for version in versions:
-        source = _interpreter(version)
+        source, in_tool_cache = _interpreter(version, job.tool_cache)
         target = job.tool_cache / "Python" / source.name / "x64"
-        _install_into_tool_cache(source, target)
+        if not in_tool_cache:
+            _install_into_tool_cache(source, target)
         job.path.insert(0, str(target / "bin"))
         job.env["pythonLocation"] = str(target)
         print(f"  CPython {source.name} at {target}")

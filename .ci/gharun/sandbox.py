@@ -14,8 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-USER = "runner"
-SUDOERS = Path("/etc/sudoers.d/gha-runner")
+USER = "runner"  # GitHub's name for it
 
 
 def _apt_install(*packages: str) -> None:
@@ -35,29 +34,30 @@ def ensure_host_tools() -> None:
         _apt_install(*missing)
 
 
-def ensure_user(home: Path) -> pwd.struct_passwd:
-    """The `runner` user with passwordless sudo, in the docker group, with `home` as a new empty HOME."""
+def ensure_user(home: Path, name: str = USER) -> pwd.struct_passwd:
+    """The runner user with passwordless sudo, in the docker group, with `home` as a new empty HOME."""
     if os.geteuid() != 0:
         raise SystemExit(".ci/gha: run as root; it creates the unprivileged 'runner' user the jobs run as")
     ensure_host_tools()
     try:
-        pwd.getpwnam(USER)
+        pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", USER], check=True)
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True)
     try:
         grp.getgrnam("docker")
     except KeyError:
         subprocess.run(["groupadd", "--system", "docker"], check=True)
-    subprocess.run(["usermod", "-aG", "docker", USER], check=True)
-    SUDOERS.write_text(f"{USER} ALL=(ALL) NOPASSWD:ALL\nDefaults:{USER} !requiretty\n", encoding="utf-8")
-    SUDOERS.chmod(0o440)
+    subprocess.run(["usermod", "-aG", "docker", name], check=True)
+    sudoers = Path(f"/etc/sudoers.d/gha-{name}")
+    sudoers.write_text(f"{name} ALL=(ALL) NOPASSWD:ALL\nDefaults:{name} !requiretty\n", encoding="utf-8")
+    sudoers.chmod(0o440)
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)
-    user = pwd.getpwnam(USER)
+    user = pwd.getpwnam(name)
     os.chown(home, user.pw_uid, user.pw_gid)
-    subprocess.run(["usermod", "--home", str(home), USER], check=True)
-    return pwd.getpwnam(USER)
+    subprocess.run(["usermod", "--home", str(home), name], check=True, stderr=subprocess.DEVNULL)
+    return pwd.getpwnam(name)
 
 
 def chown_tree(path: Path, user: pwd.struct_passwd) -> None:

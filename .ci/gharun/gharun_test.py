@@ -1,0 +1,104 @@
+"""The workflow runner's parts that need no machine: expressions, GitHub's files, refusals.
+
+    python3 -m unittest discover -s .ci/gharun -p '*_test.py'     (run by .ci/run)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gharun.actions import action_for  # noqa: E402
+from gharun.expressions import Context, Unsupported, condition, evaluate, hash_files, interpolate  # noqa: E402
+from gharun.job import _read_key_values  # noqa: E402
+from gharun.workflow import load  # noqa: E402
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+
+
+def context(status: str = "success", workspace: Path = Path(".")) -> Context:
+    return Context(
+        contexts={
+            "github": {"event": {"pull_request": {"number": 7}}, "ref": "refs/heads/main", "base_ref": "main"},
+            "runner": {"os": "Linux"},
+            "secrets": {"TOKEN": "s3cret"},
+            "vars": {},
+            "steps": {"one": {"outputs": {"answer": "42"}}},
+            "env": {"NAME": "value"},
+        },
+        workspace=workspace,
+        job_status=status,
+    )
+
+
+class Expressions(unittest.TestCase):
+    def test_properties_and_interpolation(self) -> None:
+        text = "pr-${{ github.event.pull_request.number }} on ${{ runner.os }}"
+        self.assertEqual(interpolate(text, context()), "pr-7 on Linux")
+        self.assertEqual(interpolate("${{ steps.one.outputs.answer }}", context()), "42")
+
+    def test_missing_properties_are_empty_and_or_gives_a_default(self) -> None:
+        self.assertEqual(interpolate("${{ vars.BASE_IMAGE || 'python:3.11-slim' }}", context()), "python:3.11-slim")
+        self.assertIsNone(evaluate("github.event.nothing.here", context()))
+
+    def test_loose_comparison_as_github_does(self) -> None:
+        self.assertTrue(evaluate("steps.one.outputs.answer == 42", context()))
+        self.assertTrue(evaluate("'MAIN' == github.base_ref", context()))
+        self.assertTrue(evaluate("!(1 > 2) && startsWith(github.ref, 'refs/heads/')", context()))
+
+    def test_if_adds_success_unless_a_status_function_is_named(self) -> None:
+        self.assertFalse(condition("github.ref == 'refs/heads/main'", context("failure")))
+        self.assertTrue(condition("${{ failure() }}", context("failure")))
+        self.assertTrue(condition("always()", context("failure")))
+
+    def test_hash_files_is_sha256_of_the_file_hashes_in_path_order(self) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder)
+            (root / "b.lock").write_text("b")
+            (root / "a.lock").write_text("a")
+            expected = hashlib.sha256(
+                hashlib.sha256(b"a").digest() + hashlib.sha256(b"b").digest()
+            ).hexdigest()
+            self.assertEqual(hash_files(root, "*.lock"), expected)
+            self.assertEqual(hash_files(root, "*.none"), "")
+
+    def test_what_is_not_implemented_is_refused(self) -> None:
+        for expression in ("matrix.python", "fancy(1)", "github.event[", "1 + 1"):
+            with self.subTest(expression), self.assertRaises(Unsupported):
+                evaluate(expression, context())
+        with self.assertRaises(Unsupported):
+            action_for("docker/build-push-action@v5")
+
+
+class GithubFiles(unittest.TestCase):
+    def test_env_and_output_files_with_heredocs(self) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "env"
+            path.write_text("A=1\nBODY<<EOF\nline one\nline=two\nEOF\nB=x=y\n")
+            self.assertEqual(_read_key_values(path), {"A": "1", "BODY": "line one\nline=two", "B": "x=y"})
+
+
+class RepositoryWorkflows(unittest.TestCase):
+    def test_every_workflow_loads_with_on_as_a_key_and_only_implemented_actions(self) -> None:
+        for path in sorted(WORKFLOWS.glob("*.yaml")):
+            with self.subTest(path.name):
+                workflow = load(path)
+                self.assertTrue(workflow.triggers)
+                for job in workflow.jobs.values():
+                    for step in job["steps"]:
+                        if "uses" in step:
+                            action_for(step["uses"])
+
+    def test_refusals_name_the_file_and_line(self) -> None:
+        workflow = load(WORKFLOWS / "pull-request.yaml")
+        steps = workflow.jobs["affected"]["steps"]
+        self.assertRegex(workflow.where(steps[0]), r"pull-request\.yaml:\d+$")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
