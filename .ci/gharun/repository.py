@@ -61,55 +61,31 @@ def build_origin(repo: Path, state: Path, base: str, head: str = "HEAD", base_br
     )
 
 
-def _dvc(checkout: Path, *args: str) -> None:
-    env = {**os.environ, **TELEMETRY_OFF}
-    subprocess.run(["./pants", "--no-pantsd", "run", ":dvc", "--", *args], cwd=checkout, check=True, env=env)
-
-
 def prepare_team_main(origin: Origin, team_remote: Path, trained: Path | None) -> Origin:
     """Push the base's pipeline outputs to the team remote and commit its retrained dvc.lock files on main.
 
     `trained` is a checkout of the base that already ran its pipelines (`./lifecycle --no-serve`);
-    without one, a scratch clone of the base runs them here first.
+    without one, a clone of the base kept beside the team remote runs them once per base commit.
+    Then `.ci/main-publish`, what main's job runs after training, pushes to this origin.
     """
-    marker = team_remote.parent / f"{origin.base_sha}.team-main"
-    if marker.is_file():
-        return _with_base(origin, marker.read_text(encoding="utf-8").strip())
-    scratch = None
     if trained is None:
-        scratch = Path(tempfile.mkdtemp(prefix="gha-team-main-"))
-        subprocess.run(["git", "clone", "-q", origin.url, str(scratch)], check=True)
-        git(scratch, "checkout", "-q", origin.base_sha)
-        subprocess.run(["./lifecycle", "--no-serve"], cwd=scratch, check=True, env={**os.environ, **TELEMETRY_OFF})
-        trained = scratch
+        trained = team_remote.parent / f"main-{origin.base_sha[:12]}"
+        done = trained.with_suffix(".trained")
+        if not done.is_file():
+            shutil.rmtree(trained, ignore_errors=True)
+            subprocess.run(["git", "clone", "-q", origin.url, str(trained)], check=True)
+            git(trained, "checkout", "-q", origin.base_sha)
+            env = {**os.environ, **TELEMETRY_OFF}
+            subprocess.run(["./lifecycle", "--no-serve"], cwd=trained, check=True, env=env)
+            done.touch()
     if git(trained, "rev-parse", "HEAD") != origin.base_sha:
         raise SystemExit(f".ci/gha: {trained} is not at the base commit {origin.base_sha[:12]}")
     team_remote.mkdir(parents=True, exist_ok=True)
-    _dvc(trained, "remote", "add", "--local", "--force", "gha-team", str(team_remote))
-    _dvc(trained, "push", "--remote", "gha-team")
-    locks = [line for line in git(trained, "ls-files", "--modified", "--", "*dvc.lock").splitlines() if line]
-    base_sha = origin.base_sha
-    if locks:
-        base_sha = _commit_locks(origin, trained, locks)
-    marker.write_text(base_sha + "\n", encoding="utf-8")
-    if scratch is not None:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return _with_base(origin, base_sha)
-
-
-def _commit_locks(origin: Origin, trained: Path, locks: list[str]) -> str:
-    with tempfile.TemporaryDirectory(prefix="gha-team-commit-") as work:
-        clone = Path(work)
-        subprocess.run(["git", "clone", "-q", "--branch", origin.base_branch, origin.url, str(clone)], check=True)
-        for lock in locks:
-            shutil.copy2(trained / lock, clone / lock)
-        git(clone, "add", *locks)
-        git(
-            clone, "-c", "user.name=team CI", "-c", "user.email=ci@example.invalid",
-            "commit", "-q", "-m", "Retrained on main: dvc.lock files from the team's pipeline run",
-        )  # fmt: skip
-        git(clone, "push", "-q", "origin", f"HEAD:refs/heads/{origin.base_branch}")
-        return git(clone, "rev-parse", "HEAD")
+    env = {**os.environ, **TELEMETRY_OFF, "DVC_REMOTE_URL": str(team_remote)}
+    subprocess.run(
+        [str(trained / ".ci" / "main-publish"), origin.url, origin.base_branch], cwd=trained, check=True, env=env
+    )
+    return _with_base(origin, git(origin.path, "rev-parse", f"refs/heads/{origin.base_branch}"))
 
 
 def _with_base(origin: Origin, base_sha: str) -> Origin:
