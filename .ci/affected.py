@@ -117,7 +117,7 @@ def downstream_closure(pipelines: list[str], edges: set[tuple[str, str]]) -> lis
 
 
 def agent_image(pipeline: str) -> str | None:
-    """`agents/<agent>:image` for `pipelines/<agent>/dvc.yaml`, if that agent ships one (its `agent()` macro)."""
+    """`agents/<agent>:image` for `pipelines/<agent>/dvc.yaml`, if the agent ships one (`agent()` macro)."""
     agent = Path(pipeline).parent.name
     build = ROOT / "agents" / agent / "BUILD"
     return f"agents/{agent}:image" if build.is_file() and "agent(" in build.read_text() else None

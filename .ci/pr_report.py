@@ -83,7 +83,9 @@ def affected_section(affected: dict[str, list[str]]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--base", required=True, help="the base branch's ref, e.g. origin/main")
     parser.add_argument("--affected", type=Path, default=ROOT / "affected.json")
     args = parser.parse_args(argv)

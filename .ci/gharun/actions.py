@@ -70,7 +70,9 @@ def checkout(job: JobEnvironment, inputs: dict[str, str]) -> None:
     deepen = [] if depth == 0 else [f"--depth={depth}"]
     if depth == 0:
         _git(job, "fetch", "-q", "--prune", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
-    remote_ref = ref.replace("refs/heads/", "refs/remotes/origin/").replace("refs/pull/", "refs/remotes/pull/")
+    remote_ref = ref.replace("refs/heads/", "refs/remotes/origin/").replace(
+        "refs/pull/", "refs/remotes/pull/"
+    )
     _git(job, "fetch", "-q", "--no-tags", *deepen, "origin", f"+{sha}:{remote_ref}")
     _git(job, "checkout", "-q", "--force", "--detach", sha)
     print(f"  checked out {ref} at {sha[:12]} (fetch-depth {depth})")
@@ -78,6 +80,7 @@ def checkout(job: JobEnvironment, inputs: dict[str, str]) -> None:
 
 def _interpreter(version: str, tool_cache: Path) -> tuple[Path, bool]:
     """The newest matching CPython: already in the tool cache (a hosted runner), else from pyenv."""
+
     def newest(paths: list[Path]) -> Path | None:
         numbered = [p for p in paths if p.name.replace(".", "").isdigit()]
         return max(numbered, key=lambda p: [int(x) for x in p.name.split(".")], default=None)
@@ -85,7 +88,9 @@ def _interpreter(version: str, tool_cache: Path) -> tuple[Path, bool]:
     cached = newest(list((tool_cache / "Python").glob(f"{version}.*")))
     if cached is not None and (cached / "x64.complete").is_file():
         return cached, True
-    pyenv = newest(list((Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions").glob(f"{version}.*")))
+    pyenv = newest(
+        list((Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions").glob(f"{version}.*"))
+    )
     if pyenv is None:
         raise Unsupported(f"actions/setup-python: no CPython {version} on this machine")
     return pyenv, False
@@ -148,7 +153,8 @@ def cache(job: JobEnvironment, inputs: dict[str, str]) -> None:
                 break
     if hit is not None:
         with tarfile.open(hit) as archive:
-            archive.extractall("/", filter="fully_trusted")
+            # Archives this runner wrote itself, of absolute paths under the runner's HOME.
+            archive.extractall("/", filter="fully_trusted")  # noqa: S202
         for path in paths:
             if path.exists():
                 chown_tree(path, job.user)

@@ -257,7 +257,9 @@ def _call(name: str, args: list[Any], context: Context) -> Any:
         "endswith": lambda: to_string(args[0]).lower().endswith(to_string(args[1]).lower()),
         "format": lambda: re.sub(
             r"\{(\d+)\}", lambda m: to_string(args[int(m.group(1)) + 1]), to_string(args[0])
-        ).replace("{{", "{").replace("}}", "}"),
+        )
+        .replace("{{", "{")
+        .replace("}}", "}"),
         "join": lambda: (args[1] if len(args) > 1 else ",").join(
             to_string(item) for item in (args[0] if isinstance(args[0], list) else [args[0]])
         ),

@@ -13,10 +13,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gharun.actions import action_for  # noqa: E402
-from gharun.expressions import Context, Unsupported, condition, evaluate, hash_files, interpolate  # noqa: E402
-from gharun.job import _read_key_values  # noqa: E402
-from gharun.workflow import load  # noqa: E402
+from gharun.actions import action_for
+from gharun.expressions import (
+    Context,
+    Unsupported,
+    condition,
+    evaluate,
+    hash_files,
+    interpolate,
+)
+from gharun.job import _read_key_values
+from gharun.workflow import load
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 
@@ -24,7 +31,11 @@ WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 def context(status: str = "success", workspace: Path = Path(".")) -> Context:
     return Context(
         contexts={
-            "github": {"event": {"pull_request": {"number": 7}}, "ref": "refs/heads/main", "base_ref": "main"},
+            "github": {
+                "event": {"pull_request": {"number": 7}},
+                "ref": "refs/heads/main",
+                "base_ref": "main",
+            },
             "runner": {"os": "Linux"},
             "secrets": {"TOKEN": "s3cret"},
             "vars": {},
@@ -43,7 +54,9 @@ class Expressions(unittest.TestCase):
         self.assertEqual(interpolate("${{ steps.one.outputs.answer }}", context()), "42")
 
     def test_missing_properties_are_empty_and_or_gives_a_default(self) -> None:
-        self.assertEqual(interpolate("${{ vars.BASE_IMAGE || 'python:3.11-slim' }}", context()), "python:3.11-slim")
+        self.assertEqual(
+            interpolate("${{ vars.BASE_IMAGE || 'python:3.11-slim' }}", context()), "python:3.11-slim"
+        )
         self.assertIsNone(evaluate("github.event.nothing.here", context()))
 
     def test_loose_comparison_as_github_does(self) -> None:

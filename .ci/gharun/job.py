@@ -29,7 +29,16 @@ SUPPORTED_STEP_KEYS = {
     LINE, "name", "id", "run", "uses", "with", "env", "if", "shell",
     "working-directory", "continue-on-error", "timeout-minutes",
 }  # fmt: skip
-SUPPORTED_JOB_KEYS = {LINE, "runs-on", "timeout-minutes", "steps", "env", "permissions", "concurrency", "name"}
+SUPPORTED_JOB_KEYS = {
+    LINE,
+    "runs-on",
+    "timeout-minutes",
+    "steps",
+    "env",
+    "permissions",
+    "concurrency",
+    "name",
+}
 BASE_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
 
 
@@ -146,7 +155,9 @@ class JobRunner:
         step_env = self._evaluate_env(step.get("env") or {}, step)
         started = time.monotonic()
         try:
-            outputs, ok = (self._uses(step, step_env) if "uses" in step else self._run(step, step_env, deadline))
+            outputs, ok = (
+                self._uses(step, step_env) if "uses" in step else self._run(step, step_env, deadline)
+            )
         except Unsupported as error:
             self._refuse(step, error, str(step.get("uses") or ""))
         seconds = time.monotonic() - started
@@ -188,7 +199,9 @@ class JobRunner:
             files[name] = path
         return files
 
-    def _run(self, step: dict[str, Any], step_env: dict[str, str], deadline: float) -> tuple[dict[str, str], bool]:
+    def _run(
+        self, step: dict[str, Any], step_env: dict[str, str], deadline: float
+    ) -> tuple[dict[str, str], bool]:
         context = self._context(step_env)
         try:
             script = interpolate(str(step["run"]), context)

@@ -1,4 +1,4 @@
-"""The GitHub side of a run: an origin holding the branches, the pull request's merge commit, the team's DVC remote.
+"""GitHub's side of a run: an origin with the branches, the PR's merge commit, the team's DVC remote.
 
 A hosted runner clones from GitHub, where main already carries the team's retrained `dvc.lock`
 files and its DVC remote already holds their outputs. Here a bare `origin` is built from the local
@@ -51,7 +51,15 @@ def build_origin(repo: Path, state: Path, base: str, head: str = "HEAD", base_br
     base_branch = base_branch or base.removeprefix("origin/").removeprefix("refs/heads/")
     head_branch = git(repo, "rev-parse", "--abbrev-ref", head)
     head_branch = "pr-head" if head_branch in ("HEAD", base_branch) else head_branch
-    git(repo, "push", "-q", "--force", str(origin), f"{base}:refs/heads/{base_branch}", f"{head}:refs/heads/{head_branch}")
+    git(
+        repo,
+        "push",
+        "-q",
+        "--force",
+        str(origin),
+        f"{base}:refs/heads/{base_branch}",
+        f"{head}:refs/heads/{head_branch}",
+    )
     return Origin(
         path=origin,
         base_branch=base_branch,
@@ -83,7 +91,10 @@ def prepare_team_main(origin: Origin, team_remote: Path, trained: Path | None) -
     team_remote.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **TELEMETRY_OFF, "DVC_REMOTE_URL": str(team_remote)}
     subprocess.run(
-        [str(trained / ".ci" / "main-publish"), origin.url, origin.base_branch], cwd=trained, check=True, env=env
+        [str(trained / ".ci" / "main-publish"), origin.url, origin.base_branch],
+        cwd=trained,
+        check=True,
+        env=env,
     )
     return _with_base(origin, git(origin.path, "rev-parse", f"refs/heads/{origin.base_branch}"))
 
@@ -97,12 +108,21 @@ def merge_commit(origin: Origin, number: int) -> str:
     """GitHub's `refs/pull/N/merge`: the head merged into the base, which a pull_request run checks out."""
     with tempfile.TemporaryDirectory(prefix="gha-merge-") as work:
         clone = Path(work)
-        subprocess.run(["git", "clone", "-q", "--branch", origin.base_branch, origin.url, str(clone)], check=True)
+        subprocess.run(
+            ["git", "clone", "-q", "--branch", origin.base_branch, origin.url, str(clone)], check=True
+        )
         git(
             clone, "-c", "user.name=GitHub", "-c", "user.email=noreply@example.invalid",
             "merge", "-q", "--no-ff", "--no-edit", f"origin/{origin.head_branch}",
         )  # fmt: skip
-        git(clone, "push", "-q", "origin", f"HEAD:refs/pull/{number}/merge", f"{origin.head_sha}:refs/pull/{number}/head")
+        git(
+            clone,
+            "push",
+            "-q",
+            "origin",
+            f"HEAD:refs/pull/{number}/merge",
+            f"{origin.head_sha}:refs/pull/{number}/head",
+        )
         return git(clone, "rev-parse", "HEAD")
 
 
