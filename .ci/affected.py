@@ -151,9 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--since", required=True, help="base ref, e.g. origin/main or HEAD~1")
     parser.add_argument("--json", action="store_true", help="print JSON for CI")
+    parser.add_argument("--json-file", type=Path, help="also write the JSON to this file (one Pants run for both)")
     args = parser.parse_args(argv)
     pants = [str(ROOT / "pants"), *os.environ.get("MLOPS_AFFECTED_PANTS_ARGS", "").split()]
     result = affected(args.since, pants=pants)
+    if args.json_file:
+        args.json_file.write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
     print(json.dumps(asdict(result), indent=2) if args.json else describe(result))
     return 0
 
