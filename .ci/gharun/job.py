@@ -8,6 +8,7 @@ are read back as the hosted runner does. The job's exit status is its conclusion
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -251,6 +252,13 @@ class JobRunner:
                 out.write(summary if summary.endswith("\n") else summary + "\n")
 
     def _report(self, seconds: float) -> None:
+        timings = {
+            "job": f"{self.workflow.name}/{self.job_id}",
+            "status": self.status,
+            "seconds": round(seconds, 1),
+            "steps": [{"name": r.name, "outcome": r.outcome, "seconds": round(r.seconds, 1)} for r in self.results],
+        }
+        (self.summary.parent / "timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
         print(f"\n=== job {self.workflow.name}/{self.job_id}: {self.status} in {seconds / 60:.1f} min")
         for result in self.results:
             print(f"  {result.seconds:8.1f}s  {result.outcome:8}  {result.name}")
