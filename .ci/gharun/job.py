@@ -256,9 +256,13 @@ class JobRunner:
             "job": f"{self.workflow.name}/{self.job_id}",
             "status": self.status,
             "seconds": round(seconds, 1),
-            "steps": [{"name": r.name, "outcome": r.outcome, "seconds": round(r.seconds, 1)} for r in self.results],
+            "steps": [
+                {"name": result.name, "outcome": result.outcome, "seconds": round(result.seconds, 1)}
+                for result in self.results
+            ],
         }
-        (self.summary.parent / "timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
+        timings_file = self.summary.parent / "timings.json"
+        timings_file.write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
         print(f"\n=== job {self.workflow.name}/{self.job_id}: {self.status} in {seconds / 60:.1f} min")
         for result in self.results:
             print(f"  {result.seconds:8.1f}s  {result.outcome:8}  {result.name}")
