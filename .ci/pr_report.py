@@ -58,6 +58,8 @@ def agent_section(base: str, pipeline: str, scratch: Path) -> list[str]:
     agent = Path(pipeline).parent.name
     metrics = dvc("metrics", "diff", base, "--md", "--all", "--targets", f"data/{agent}/metrics.json")
     params = dvc("params", "diff", base, "--md", "--targets", str(Path(pipeline).with_name("params.yaml")))
+    if len(params.splitlines()) <= 2:  # DVC prints the table's header even when nothing changed
+        params = ""
     return [
         f"### {agent}",
         "",

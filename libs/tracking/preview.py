@@ -46,6 +46,7 @@ def describe(decision: GateDecision, metric: str) -> str:
     improvement = decision.challenger_score - decision.champion_score
     if not decision.higher_is_better:
         improvement = -improvement
+    improvement += 0.0  # no "-0" for a tie
     return (
         f"**{verdict}**: {metric} {decision.champion_score:.6g} (base champion "
         f"v{decision.champion_version}) -> {decision.challenger_score:.6g} (this PR), improvement "
