@@ -141,7 +141,7 @@ class JobRunner:
         unknown = set(step) - SUPPORTED_STEP_KEYS
         if unknown:
             self._refuse(step, Unsupported(f"step keys {sorted(unknown)} are not implemented"))
-        name = str(step.get("name") or step.get("uses") or str(step.get("run", "")).splitlines()[0])
+        name = str(step.get("name") or step.get("uses") or (str(step.get("run", "")).splitlines() or [""])[0])
         step_id = str(step.get("id") or f"__step{index}")
         try:
             run_it = condition(step.get("if", "success()"), self._context())
