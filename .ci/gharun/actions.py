@@ -121,13 +121,29 @@ def setup_python(job: JobEnvironment, inputs: dict[str, str]) -> None:
         target = job.tool_cache / "Python" / source.name / "x64"
         if not in_tool_cache:
             _install_into_tool_cache(source, target)
+        chown_tree(target, job.user)  # the runner owns its tool cache, so pip installs into it
         job.path.insert(0, str(target / "bin"))
         job.env["pythonLocation"] = str(target)
         print(f"  CPython {source.name} at {target}")
 
 
-def _cache_file(job: JobEnvironment, key: str) -> Path:
-    return job.cache_store / (re.sub(r"[^A-Za-z0-9._-]", "_", key) + ".tar")
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def _cache_scopes(job: JobEnvironment) -> list[Path]:
+    """Where a job may restore from, in GitHub's order: its own ref, then the PR's base branch.
+
+    Saves go to its own ref only, so a pull request's code cannot poison main's cache.
+    """
+    scopes = [job.env["GITHUB_REF"]]
+    if job.env.get("GITHUB_BASE_REF"):
+        scopes.append(f"refs/heads/{job.env['GITHUB_BASE_REF']}")
+    return [job.cache_store / _safe(scope) for scope in scopes]
+
+
+def _cache_file(scope: Path, key: str) -> Path:
+    return scope / (_safe(key) + ".tar")
 
 
 def _expand(job: JobEnvironment, path: str) -> Path:
@@ -141,16 +157,22 @@ def cache(job: JobEnvironment, inputs: dict[str, str]) -> None:
     key = inputs["key"]
     paths = [_expand(job, line.strip()) for line in inputs["path"].splitlines() if line.strip()]
     prefixes = [line.strip() for line in inputs.get("restore-keys", "").splitlines() if line.strip()]
-    job.cache_store.mkdir(parents=True, exist_ok=True)
-    exact = _cache_file(job, key)
-    hit = exact if exact.is_file() else None
-    if hit is None:
+    scopes = _cache_scopes(job)
+    scopes[0].mkdir(parents=True, exist_ok=True)
+    exact = _cache_file(scopes[0], key)
+    hit: Path | None = None
+    for scope in scopes:
+        if _cache_file(scope, key).is_file():
+            hit = _cache_file(scope, key)
+            break
         for prefix in prefixes:
-            stem = _cache_file(job, prefix).name.removesuffix(".tar")
-            matches = [p for p in job.cache_store.glob("*.tar") if p.name.startswith(stem)]
+            stem = _safe(prefix)
+            matches = [p for p in scope.glob("*.tar") if p.name.startswith(stem)]
             if matches:
                 hit = max(matches, key=lambda p: p.stat().st_mtime)
                 break
+        if hit is not None:
+            break
     if hit is not None:
         with tarfile.open(hit) as archive:
             # Archives this runner wrote itself, of absolute paths under the runner's HOME.
@@ -161,10 +183,11 @@ def cache(job: JobEnvironment, inputs: dict[str, str]) -> None:
         print(f"  cache restored from {hit.name} ({hit.stat().st_size / 2**20:.0f} MiB)")
     else:
         print(f"  cache miss for {key}")
-    job.outputs["cache-hit"] = "true" if hit == exact else "false"
+    exact_hit = hit is not None and hit.name == exact.name
+    job.outputs["cache-hit"] = "true" if exact_hit else "false"
 
     def save(job_succeeded: bool) -> None:
-        if hit == exact or not job_succeeded:
+        if exact_hit or not job_succeeded:
             return
         partial = exact.with_suffix(".partial")
         with tarfile.open(partial, "w") as archive:

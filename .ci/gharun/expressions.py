@@ -298,7 +298,9 @@ def condition(text: Any, context: Context) -> bool:
     whole = EXPRESSION.fullmatch(source)
     expression = whole.group(1) if whole else source
     if EXPRESSION.search(expression):
-        expression = interpolate(expression, context)
+        # GitHub reads such an `if:` as a non-empty string (always true); pasting values in and
+        # evaluating would differ from it and let a PR title rewrite the condition.
+        raise Unsupported("an if: that mixes ${{ }} with bare expression text is refused")
     names_status = any(re.search(rf"\b{fn}\s*\(", expression) for fn in STATUS_FUNCTIONS)
     if not names_status:
         expression = f"success() && ({expression})"

@@ -24,8 +24,14 @@ from gharun.expressions import Context, Unsupported, condition, evaluate_value, 
 from gharun.sandbox import as_user, chown_tree
 from gharun.workflow import LINE, Workflow
 
-DEFAULT_SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
-SHELLS = {"bash": DEFAULT_SHELL, "sh": ["sh", "-e"], "python": ["python"]}
+# GitHub's shells: a step that names no shell (and no `defaults.run.shell`) gets `bash -e {0}`;
+# `shell: bash` gets `bash --noprofile --norc -eo pipefail {0}`.
+UNNAMED_SHELL = ["bash", "-e"]
+SHELLS = {
+    "bash": ["bash", "--noprofile", "--norc", "-eo", "pipefail"],
+    "sh": ["sh", "-e"],
+    "python": ["python"],
+}
 SUPPORTED_STEP_KEYS = {
     LINE, "name", "id", "run", "uses", "with", "env", "if", "shell",
     "working-directory", "continue-on-error", "timeout-minutes",
@@ -39,6 +45,7 @@ SUPPORTED_JOB_KEYS = {
     "permissions",
     "concurrency",
     "name",
+    "defaults",
 }
 BASE_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
 
@@ -73,6 +80,14 @@ def _read_key_values(path: Path) -> dict[str, str]:
     return values
 
 
+def defaults_dir(runner: JobRunner) -> str:
+    """`defaults.run.working-directory` of the job, else of the workflow, else the workspace."""
+    job_defaults = (runner.job.get("defaults") or {}).get("run") or {}
+    return str(
+        job_defaults.get("working-directory", runner.workflow.run_defaults.get("working-directory", "."))
+    )
+
+
 class JobRunner:
     """Runs one job's steps; `run()` returns the exit status GitHub would report for the job."""
 
@@ -86,12 +101,13 @@ class JobRunner:
         self.status = "success"
         self.results: list[StepResult] = []
         self.summary = job_env.artifacts.parent / "summary.md"
+        self.declared_env: dict[str, str] = {}
         self.temp = job_env.home / "_temp"
 
     def _context(self, extra_env: dict[str, str] | None = None) -> Context:
         contexts = {
             **self.contexts,
-            "env": {**self.env.env, **(extra_env or {})},
+            "env": {**self.env.env, **self.declared_env, **(extra_env or {})},
             "steps": self.steps_context,
             "job": {"status": self.status},
         }
@@ -126,8 +142,9 @@ class JobRunner:
                     self._refuse(step, error, str(step["uses"]))
         self.temp.mkdir(parents=True, exist_ok=True)
         chown_tree(self.temp, self.env.user)
-        self.env.env.update(self._evaluate_env(self.workflow.env, self.job))
-        self.env.env.update(self._evaluate_env(self.job.get("env") or {}, self.job))
+        # Workflow and job `env:` win over what steps write to GITHUB_ENV, as on GitHub's runner.
+        self.declared_env = self._evaluate_env(self.workflow.env, self.job)
+        self.declared_env.update(self._evaluate_env(self.job.get("env") or {}, self.job))
         deadline = time.monotonic() + 60 * float(self.job.get("timeout-minutes", 360))
         started = time.monotonic()
         for index, step in enumerate(self.job["steps"]):
@@ -206,19 +223,22 @@ class JobRunner:
         context = self._context(step_env)
         try:
             script = interpolate(str(step["run"]), context)
-            workdir = interpolate(str(step.get("working-directory", ".")), context)
+            workdir = interpolate(str(step.get("working-directory", defaults_dir(self))), context)
             timeout_minutes = float(interpolate(str(step.get("timeout-minutes", 360)), context))
         except Unsupported as error:
             self._refuse(step, error, str(step["run"]).splitlines()[0])
-        shell = str(step.get("shell", "bash"))
-        if shell not in SHELLS:
+        defaults = {**self.workflow.run_defaults, **((self.job.get("defaults") or {}).get("run") or {})}
+        shell = step.get("shell", defaults.get("shell"))
+        if shell is not None and str(shell) not in SHELLS:
             self._refuse(step, Unsupported(f"shell {shell!r} is not implemented"))
+        shell_command = SHELLS[str(shell)] if shell is not None else UNNAMED_SHELL
         script_file = self.temp / f"{uuid.uuid4().hex}.sh"
         script_file.write_text(script, encoding="utf-8")
         os.chown(script_file, self.env.user.pw_uid, self.env.user.pw_gid)
         files = self._files()
         environment = {
             **self.env.env,
+            **self.declared_env,
             **step_env,
             **{name: str(path) for name, path in files.items()},
             "PATH": ":".join([*self.env.path, *BASE_PATH]),
@@ -226,7 +246,7 @@ class JobRunner:
         timeout = max(1.0, min(deadline - time.monotonic(), 60 * timeout_minutes))
         command = as_user(
             self.env.user,
-            ["env", "-i", *(f"{k}={v}" for k, v in environment.items()), *SHELLS[shell], str(script_file)],
+            ["env", "-i", *(f"{k}={v}" for k, v in environment.items()), *shell_command, str(script_file)],
         )
         process = subprocess.Popen(command, cwd=self.env.workspace / workdir, start_new_session=True)
         try:

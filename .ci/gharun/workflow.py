@@ -42,6 +42,7 @@ class Workflow:
     env: dict[str, Any]
     jobs: dict[str, dict[str, Any]]
     text: str
+    run_defaults: dict[str, Any]
 
     def where(self, mapping: dict[str, Any], needle: str | None = None) -> str:
         """`file:line` of a mapping, or of the first line at or after it that contains `needle`."""
@@ -58,6 +59,9 @@ class Workflow:
 def load(path: Path) -> Workflow:
     text = path.read_text(encoding="utf-8")
     document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    unknown = set(document) - {LINE, "name", "on", "env", "jobs", "permissions", "concurrency", "defaults"}
+    if unknown:
+        raise SystemExit(f"{path}:{document[LINE]}: workflow keys {sorted(unknown)} are not implemented")
     triggers = document.get("on") or {}
     if isinstance(triggers, str):
         triggers = {triggers: {}}
@@ -70,4 +74,7 @@ def load(path: Path) -> Workflow:
         env=document.get("env") or {},
         jobs={name: job for name, job in document["jobs"].items() if name != LINE},
         text=text,
+        run_defaults={
+            k: v for k, v in ((document.get("defaults") or {}).get("run") or {}).items() if k != LINE
+        },
     )
