@@ -112,6 +112,8 @@ def hash_files(workspace: Path, *patterns: str) -> str:
     """GitHub's hashFiles: sha256 over the sha256 of each matching file, in path order; '' if none."""
     files: set[Path] = set()
     for pattern in patterns:
+        if pattern.lstrip("!").startswith("/") or ".." in Path(pattern.lstrip("!")).parts:
+            raise Unsupported(f"hashFiles({pattern!r}): patterns must stay inside the workspace")
         negate = pattern.startswith("!")
         matched = {p for p in workspace.glob(pattern.lstrip("!")) if p.is_file()}
         files = files - matched if negate else files | matched
@@ -271,7 +273,10 @@ def _call(name: str, args: list[Any], context: Context) -> Any:
         return context.extra_functions[lowered](*args)
     if lowered not in simple:
         raise Unsupported(f"function {name}() is not implemented by this runner")
-    return simple[lowered]()
+    try:
+        return simple[lowered]()
+    except (IndexError, TypeError, ValueError) as error:  # GitHub fails the expression, not the runner
+        raise Unsupported(f"{name}() failed: {error}") from error
 
 
 def evaluate(expression: str, context: Context) -> Any:

@@ -72,6 +72,8 @@ def _read_key_values(path: Path) -> dict[str, str]:
             while index < len(lines) and lines[index] != delimiter:
                 body.append(lines[index])
                 index += 1
+            if index == len(lines):
+                raise RuntimeError(f"{path.name}: {name}<<{delimiter} is never closed")
             values[name] = "\n".join(body)
         elif "=" in line:
             name, value = line.split("=", 1)
@@ -258,8 +260,12 @@ class JobRunner:
             returncode = 124
         if returncode != 0:
             print(f"  exit code {returncode}")
-        self._read_back(files)
-        return _read_key_values(files["GITHUB_OUTPUT"]), returncode == 0
+        try:
+            self._read_back(files)
+            return _read_key_values(files["GITHUB_OUTPUT"]), returncode == 0
+        except RuntimeError as error:  # a malformed GITHUB_ENV/GITHUB_OUTPUT fails the step, as on GitHub
+            print(f"  {error}")
+            return {}, False
 
     def _read_back(self, files: dict[str, Path]) -> None:
         self.env.env.update(_read_key_values(files["GITHUB_ENV"]))
