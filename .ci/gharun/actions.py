@@ -38,7 +38,6 @@ class JobEnvironment:
     cache_store: Path
     artifacts: Path
     origin: str
-    event: dict[str, Any]
     env: dict[str, str]
     path: list[str]
     post_steps: list[Callable[[bool], None]] = field(default_factory=list)
