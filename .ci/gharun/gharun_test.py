@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import pwd
 import sys
 import tempfile
 import unittest
@@ -13,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gharun.actions import action_for
+from gharun.actions import JobEnvironment, action_for, cache
 from gharun.expressions import (
     Context,
     Unsupported,
@@ -95,6 +97,46 @@ class Expressions(unittest.TestCase):
                 evaluate(expression, context())
         with self.assertRaises(Unsupported):
             action_for("docker/build-push-action@v5")
+
+
+class CacheScopes(unittest.TestCase):
+    """GitHub's rule: restore from the job's own ref, then the PR's base branch; save to the own ref only."""
+
+    def job(self, root: Path, ref: str, base: str = "") -> JobEnvironment:
+        home = root / "home"
+        home.mkdir(exist_ok=True)
+        return JobEnvironment(
+            user=pwd.getpwuid(os.getuid()),
+            home=home,
+            workspace=root,
+            tool_cache=root / "tools",
+            cache_store=root / "store",
+            artifacts=root / "artifacts",
+            origin="",
+            env={"GITHUB_REF": ref, "GITHUB_BASE_REF": base},
+            path=[],
+        )
+
+    def run_cache(self, job: JobEnvironment, key: str, content: str | None) -> str:
+        cache(job, {"path": "~/data", "key": key, "restore-keys": "k-"})
+        data = job.home / "data"
+        restored = data.read_text() if data.is_file() else ""
+        if content is not None:
+            data.write_text(content)
+        for save in job.post_steps:
+            save(True)
+        return restored
+
+    def test_a_pull_request_reads_main_and_never_writes_it(self) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder)
+            self.run_cache(self.job(root, "refs/heads/main"), "k-1", "from main")
+            (root / "home" / "data").unlink()
+            pull = self.job(root, "refs/pull/1/merge", base="main")
+            self.assertEqual(self.run_cache(pull, "k-2", "from the PR"), "from main")
+            (root / "home" / "data").unlink()
+            # The PR's newer entry k-2 matches main's restore key too, but lives in the PR's scope.
+            self.assertEqual(self.run_cache(self.job(root, "refs/heads/main"), "k-3", None), "from main")
 
 
 class GithubFiles(unittest.TestCase):
