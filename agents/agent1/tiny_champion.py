@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from agents.agent1.model import FEATURES, AnomalyScorer
-from libs.serving.champion import Champion, load_champion, write_champion
+from libs.modelfiles.bundle import Champion, read_champion_bundle, write_champion
 
 MODEL_NAME = "agent1-transaction-sentinel"
 
@@ -35,7 +35,7 @@ def tiny_transactions(n: int = 600, seed: int = 0) -> pd.DataFrame:
 def train_tiny_champion(directory: Path, *, version: str = "1") -> Champion:
     model = AnomalyScorer(n_estimators=50, random_state=0).fit(tiny_transactions())
     write_champion(model, model_name=MODEL_NAME, model_version=version, directory=directory)
-    return load_champion(directory)
+    return read_champion_bundle(directory)
 
 
 if __name__ == "__main__":

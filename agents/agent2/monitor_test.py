@@ -11,7 +11,7 @@ from agents.agent2.model import FEATURES, TARGET
 from agents.agent2.monitor import MONITOR, predict
 from agents.agent2.tiny_champion import tiny_demand, train_tiny_champion
 from libs.monitoring.monitor import EXIT_DRIFTED, EXIT_STABLE, EXIT_TOO_FEW_ROWS, main
-from libs.monitoring.prediction_log import PredictionBatch, write_batch
+from libs.predictionlog.records import PredictionBatch, write_batch
 
 PARAMS = {"monitor": {"psi_threshold": 0.2, "ks_pvalue_threshold": 0.0, "min_rows": 50, "exclude": ["month"]}}
 

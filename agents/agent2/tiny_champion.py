@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from agents.agent2.model import FEATURES, build_model
-from libs.serving.champion import Champion, load_champion, write_champion
+from libs.modelfiles.bundle import Champion, read_champion_bundle, write_champion
 
 MODEL_NAME = "agent2-demand-forecaster"
 
@@ -44,7 +44,7 @@ def train_tiny_champion(directory: Path, *, version: str = "1") -> Champion:
     params = {"learning_rate": 0.1, "max_iter": 30, "max_leaf_nodes": 15, "random_state": 0}
     model = build_model(params).fit(frame, quantity)
     write_champion(model, model_name=MODEL_NAME, model_version=version, directory=directory)
-    return load_champion(directory)
+    return read_champion_bundle(directory)
 
 
 if __name__ == "__main__":

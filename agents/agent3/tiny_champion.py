@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from agents.agent3.model import FEATURES, build_model
-from libs.serving.champion import Champion, load_champion, write_champion
+from libs.modelfiles.bundle import Champion, read_champion_bundle, write_champion
 
 MODEL_NAME = "agent3-churn-classifier"
 FORMULAS = ["revenue_per_visit = revenue / visits", "visit_trend = visits_last_28d / (visits_prior_28d + 1)"]
@@ -46,7 +46,7 @@ def train_tiny_champion(directory: Path, *, version: str = "1") -> Champion:
     frame, churned = tiny_customers()
     model = build_model(FORMULAS, regularization=1.0, max_iter=1000).fit(frame, churned)
     write_champion(model, model_name=MODEL_NAME, model_version=version, directory=directory)
-    return load_champion(directory)
+    return read_champion_bundle(directory)
 
 
 if __name__ == "__main__":

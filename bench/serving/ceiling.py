@@ -25,7 +25,7 @@ from pydantic import TypeAdapter
 
 from bench.serving.export_model import frame_of
 from libs.messages import DemandBatch, DemandForecast
-from libs.serving.champion import CHAMPION_DIR_VARIABLE, load_champion
+from libs.modelfiles.bundle import CHAMPION_DIR_VARIABLE, read_champion_bundle
 from services.agent2.service import DemandForecaster
 
 
@@ -78,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rows: list[dict[str, Any]] = json.loads(args.body.read_text(encoding="utf-8"))["rows"]
-    model = load_champion(args.champion).model
+    model = read_champion_bundle(args.champion).model
     os.environ[CHAMPION_DIR_VARIABLE] = str(args.champion)  # the service loads its champion from here
     loops = [("in-process predict", rows, predict_call(model, rows))]
     loops += [

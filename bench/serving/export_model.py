@@ -24,7 +24,7 @@ from mlflow.models import infer_signature
 from agents.agent2.model import FEATURES
 from agents.agent2.tiny_champion import tiny_demand
 from libs.modelfiles import trusted_types
-from libs.serving.champion import MODEL_FILE, load_champion
+from libs.modelfiles.bundle import MODEL_FILE, read_champion_bundle
 
 INTEGER_FIELDS = ("store_id", "product_id", "day_of_week", "month")
 MODEL_DIR = "mlflow-model"
@@ -51,7 +51,7 @@ def frame_of(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def save_mlflow_model(champion_dir: Path, frame: pd.DataFrame, out: Path) -> np.ndarray:
     """Saves the champion's estimator as an MLflow sklearn model (skops); returns its predictions."""
-    champion = load_champion(champion_dir)
+    champion = read_champion_bundle(champion_dir)
     predicted = np.asarray(champion.model.predict(frame))  # type: ignore[attr-defined]
     untrusted = sio.get_untrusted_types(data=(champion_dir / MODEL_FILE).read_bytes())
     mlflow.sklearn.save_model(

@@ -1,6 +1,6 @@
-"""Monitoring for the continuous-training loop: prediction logs, drift against training, HTML reports.
+"""Monitoring for the continuous-training loop: drift against training, HTML reports, the retrain loop.
 
-Import from the modules, not from here: a service needs only ``libs.monitoring.prediction_log``
-(standard library), and re-exporting ``prediction_reader`` (DuckDB), ``drift`` (scipy) or ``report`` here
-would ship them in every service image and load them into every serving process.
+Import from the modules, not from here: re-exporting ``prediction_reader`` (DuckDB), ``drift`` (scipy)
+or ``report`` here would load them wherever any one of them is needed. Services write prediction
+logs with ``libs.predictionlog`` (standard library) and never import this package.
 """

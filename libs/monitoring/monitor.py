@@ -33,10 +33,10 @@ import pyarrow  # noqa: F401  # pandas' Parquet engine for read_parquet; the imp
 import yaml
 
 from libs.atomicfiles import atomic_write_json
+from libs.modelfiles.bundle import champion_dir, read_champion_bundle
 from libs.monitoring.drift import DriftSummary, Metric, compare
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.monitoring.report import write_report
-from libs.serving.champion import champion_dir, load_champion
 from libs.settings import Settings
 
 EXIT_STABLE, EXIT_DRIFTED, EXIT_TOO_FEW_ROWS = 0, 3, 4
@@ -128,7 +128,7 @@ def run_monitor(
     labelled: Path | None = None,
 ) -> MonitorResult:
     thresholds = Thresholds.from_params(load_params(params_path))
-    champion = load_champion(bundle_dir)
+    champion = read_champion_bundle(bundle_dir)
     reference = reference_frame(spec, features_path, champion.model)
     current = current_frame(spec, champion.model, log_dir=log_dir, since=since, labelled=labelled)
     with_label = spec.label if spec.label and spec.label in current and spec.metric else None

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from libs.monitoring.prediction_log import FIXED_COLUMNS, INPUT_PREFIX, SUFFIX, as_utc
+from libs.predictionlog.records import FIXED_COLUMNS, INPUT_PREFIX, SUFFIX, as_utc
 
 _READ_ALL = """
     SELECT * FROM read_json($files, format = 'newline_delimited', hive_partitioning = true,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from libs.pipeline.context import StageContext
 from libs.pipeline.registration import load_champion
-from libs.serving.champion import champion_dir, write_champion
+from libs.modelfiles.bundle import champion_dir, write_champion
 
 
 def export_champion(ctx: StageContext, model_name: str) -> None:

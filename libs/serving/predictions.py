@@ -20,14 +20,25 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import bentoml
 
-from libs.monitoring.prediction_log import Inputs, PredictionLogger
-from libs.serving.champion import Champion
+from libs.predictionlog.logger import PredictionLogger
+from libs.predictionlog.records import Inputs
 
 log = logging.getLogger(__name__)
+
+
+class Identified(Protocol):
+    """What answered: a champion bundle (``libs.modelfiles.bundle.Champion``) or an agent's answer."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def model_version(self) -> str: ...
+
 
 DROPPED = bentoml.metrics.Counter(
     name="prediction_log_dropped",
@@ -47,15 +58,33 @@ class ServicePredictions:
         self._export_dropped()  # the series shows on /metrics at 0 from the start
 
     def log(
-        self, rows: Sequence[Inputs], outputs: Sequence[Any], champion: Champion, *, started: float
+        self, rows: Sequence[Inputs], outputs: Sequence[Any], champion: Identified, *, started: float
     ) -> None:
         """Queues one record per answered row; never raises."""
+        self.log_answers(
+            rows,
+            outputs,
+            model_name=champion.model_name,
+            model_version=champion.model_version,
+            started=started,
+        )
+
+    def log_answers(
+        self,
+        rows: Sequence[Inputs],
+        outputs: Sequence[Any],
+        *,
+        model_name: str,
+        model_version: str,
+        started: float,
+    ) -> None:
+        """``log`` for answers made by a model served elsewhere (the coordinator's decisions)."""
         try:
             self.logger.log_batch(
                 rows,
                 outputs,
-                model_name=champion.model_name,
-                model_version=champion.model_version,
+                model_name=model_name,
+                model_version=model_version,
                 latency_ms=(time.perf_counter() - started) * 1000.0,
             )
         except Exception:  # log_batch never raises; this guards the answer against the unforeseen

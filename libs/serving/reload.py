@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from libs.serving.champion import IDENTITY_FILE, BrokenChampion, Champion, load_champion
+from libs.modelfiles.bundle import IDENTITY_FILE, BrokenChampion, Champion, read_champion_bundle
 from libs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class LiveChampion:
         return True
 
     def _load(self) -> Champion:
-        champion = load_champion(self.directory)
+        champion = read_champion_bundle(self.directory)
         self.check(champion)
         return champion
 

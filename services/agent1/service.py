@@ -2,30 +2,23 @@
 
 Screening is called once per transaction at a high rate, so the endpoint is batchable: BentoML
 gathers concurrent requests into one model call (adaptive batching), which is where the
-IsolationForest spends its time. The champion is hot-reloaded when a new bundle is exported, and
-every answer is logged for monitoring.
+IsolationForest spends its time. Champion, reload, logging and refusals: ``libs.serving.runtime``.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 
 import bentoml
+import numpy as np
 
 from agents.agent1.model import FEATURES, AnomalyScorer
-from libs.messages import MAX_BATCH, ScreeningResult, TransactionBatch
+from libs.messages import MAX_BATCH, ScreeningResult, TransactionBatch, TransactionFeatures
+from libs.modelfiles.bundle import Champion
 from libs.serving.answers import JsonAnswers
-from libs.serving.champion import Champion, champion_dir
-from libs.serving.collector import settle_heap
 from libs.serving.features import clipped_to_float32, column_matrix
-from libs.serving.limits import BodySizeLimit
-from libs.serving.predictions import ServicePredictions
-from libs.serving.readiness import serving_champion
-from libs.serving.reload import LiveChampion
-from libs.settings import Settings
-
-# The request fields a prediction log records: the model's features (built once, not per row).
-LOGGED_FIELDS = set(FEATURES)
+from libs.serving.http import http_service
+from libs.serving.runtime import BATCH_MAX_LATENCY_MS, AgentRuntime, AgentService
 
 
 def _is_scorer(champion: Champion) -> None:
@@ -33,45 +26,26 @@ def _is_scorer(champion: Champion) -> None:
         raise TypeError(f"{champion.model_name} v{champion.model_version} is not an AnomalyScorer")
 
 
-@bentoml.service(
-    name="agent1-transaction-sentinel",
-    workers=Settings().serve_workers,
-    traffic={"timeout": 30},
-    http={"host": Settings().serve_host},
-)
-class TransactionSentinel:
+def _scores(scorer: AnomalyScorer, rows: Sequence[TransactionFeatures]) -> np.ndarray:
+    return scorer.predict(clipped_to_float32(column_matrix(rows, FEATURES)))  # FEATURES order
+
+
+@http_service("agent1-transaction-sentinel")
+class TransactionSentinel(AgentService):
     def __init__(self) -> None:
-        self.live = LiveChampion(champion_dir("agent1"), check=_is_scorer)
-        self.predictions = ServicePredictions("agent1")
-        settle_heap()  # last: what __init__ loaded stays out of every later collection
+        self.runtime = AgentRuntime("agent1", check=_is_scorer, logged_fields=FEATURES)
 
-    def __is_ready__(self) -> bool:
-        return self.live.ready
-
-    @bentoml.on_shutdown
-    def close(self) -> None:
-        self.live.close()
-        self.predictions.close()
-
-    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=50)
+    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=BATCH_MAX_LATENCY_MS)
     def score(self, transactions: TransactionBatch) -> JsonAnswers[ScreeningResult]:
-        started = time.perf_counter()
-        champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
-        scorer: AnomalyScorer = champion.model  # type: ignore[assignment]  # checked on load
-        inputs = [row.model_dump(include=LOGGED_FIELDS) for row in transactions]
-        scores = scorer.predict(clipped_to_float32(column_matrix(transactions, FEATURES)))  # FEATURES order
-        flags = scorer.flag(scores)
-        self.predictions.log(inputs, [float(score) for score in scores], champion, started=started)
+        answered = self.runtime.answer(transactions, _scores, field="transactions")
+        scorer: AnomalyScorer = answered.champion.model  # type: ignore[assignment]  # checked on load
+        flags = scorer.flag(np.asarray(answered.outputs))
         return [
             ScreeningResult(
                 transaction_id=row.transaction_id,
-                anomaly_score=float(score),
+                anomaly_score=score,
                 is_flagged=bool(flag),
-                model_name=champion.model_name,
-                model_version=champion.model_version,
+                **answered.identity,
             )
-            for row, score, flag in zip(transactions, scores, flags, strict=True)
+            for (row, score), flag in zip(answered.pairs(transactions), flags, strict=True)
         ]
-
-
-TransactionSentinel.add_asgi_middleware(BodySizeLimit)  # type: ignore[attr-defined]  # a Service at run time

@@ -1,5 +1,4 @@
 import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -8,10 +7,11 @@ import pytest
 from agents.agent1.model import FEATURES
 from agents.agent1.tiny_champion import tiny_transactions, train_tiny_champion
 from libs.messages import MAX_BATCH, ScreeningResult, TransactionFeatures
+from libs.modelfiles.bundle import Champion
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
-from libs.serving.champion import Champion
 from libs.serving.features import FLOAT32_MAX
-from libs.serving.testing import (
+from services.agent1.service import TransactionSentinel
+from tests.support.serving import (
     CHAMPION_FAULTS,
     BadPayload,
     Server,
@@ -21,31 +21,14 @@ from libs.serving.testing import (
     check_no_pickles,
     check_probes,
     check_rejected,
-    served_champion,
     wait_for,
 )
-from services.agent1.service import TransactionSentinel
 
 ROW = {"transaction_id": 7, **tiny_transactions(1, seed=3).iloc[0].to_dict()}
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Champion, Server]]:
-    train = functools.partial(train_tiny_champion, version="3")
-    with served_champion(
-        "services.agent1.service:TransactionSentinel", train, tmp_path_factory.mktemp("agent1")
-    ) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def champion(served: tuple[Champion, Server]) -> Champion:
-    return served[0]
-
-
-@pytest.fixture(scope="module")
-def server(served: tuple[Champion, Server]) -> Server:
-    return served[1]
+SERVICE = "services.agent1.service:TransactionSentinel"
+TRAIN_CHAMPION = functools.partial(train_tiny_champion, version="3")
 
 
 def test_in_process_scores_match_the_model_and_name_it(champion: Champion) -> None:

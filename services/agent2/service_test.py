@@ -1,7 +1,6 @@
 import functools
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,10 +11,11 @@ import pytest
 from agents.agent2.model import FEATURES, build_model
 from agents.agent2.tiny_champion import tiny_demand, train_tiny_champion
 from libs.messages import MAX_BATCH, DemandFeatures, DemandForecast
+from libs.modelfiles.bundle import IDENTITY_FILE, MODEL_FILE, Champion, write_champion
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
-from libs.serving.champion import IDENTITY_FILE, MODEL_FILE, Champion, write_champion
 from libs.serving.reload import LiveChampion
-from libs.serving.testing import (
+from services.agent2.service import DemandForecaster, _can_predict
+from tests.support.serving import (
     CHAMPION_FAULTS,
     BadPayload,
     Server,
@@ -28,7 +28,6 @@ from libs.serving.testing import (
     served_champion,
     wait_for,
 )
-from services.agent2.service import DemandForecaster, _can_predict
 
 FRAME, _ = tiny_demand(2, seed=3)
 INTEGER_FIELDS = ("store_id", "product_id", "day_of_week", "month")
@@ -38,25 +37,7 @@ ROWS = [{**row, **{key: int(row[key]) for key in INTEGER_FIELDS}} for row in FRA
 SERVICE = "services.agent2.service:DemandForecaster"
 
 
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("agent2")
-
-
-@pytest.fixture(scope="module")
-def served(scratch: Path) -> Iterator[tuple[Champion, Server]]:
-    with served_champion(SERVICE, functools.partial(train_tiny_champion, version="5"), scratch) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def champion(served: tuple[Champion, Server]) -> Champion:
-    return served[0]
-
-
-@pytest.fixture(scope="module")
-def server(served: tuple[Champion, Server]) -> Server:
-    return served[1]
+TRAIN_CHAMPION = functools.partial(train_tiny_champion, version="5")
 
 
 def test_in_process_forecasts_match_the_model_and_name_it(champion: Champion) -> None:

@@ -1,14 +1,11 @@
 """agent3's BentoML service: churn probability per customer from the champion classifier.
 
-The champion is hot-reloaded when a new bundle is exported, and every answer is logged for
-monitoring.
+Champion, reload, logging and refusals: ``libs.serving.runtime``.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import bentoml
 import numpy as np
@@ -16,19 +13,12 @@ from sklearn.pipeline import Pipeline
 
 from agents.agent3.model import FEATURES
 from libs.features import FormulaTransformer
-from libs.messages import ChurnAssessment, CustomerBatch
+from libs.messages import ChurnAssessment, CustomerBatch, CustomerFeatures
+from libs.modelfiles.bundle import Champion
 from libs.serving.answers import JsonAnswers
-from libs.serving.champion import Champion, champion_dir, check_feature_names
-from libs.serving.collector import settle_heap
-from libs.serving.features import ignore_unnamed_features_warning
-from libs.serving.limits import BodySizeLimit
-from libs.serving.predictions import ServicePredictions
-from libs.serving.readiness import out_of_range, serving_champion
-from libs.serving.reload import LiveChampion
-from libs.settings import Settings
-
-# The request fields a prediction log records: the model's features (built once, not per row).
-LOGGED_FIELDS = set(FEATURES)
+from libs.serving.features import check_feature_names, ignore_unnamed_features_warning
+from libs.serving.http import http_service
+from libs.serving.runtime import AgentRuntime, AgentService
 
 ignore_unnamed_features_warning()  # fitted feature names are checked on load instead
 
@@ -47,50 +37,21 @@ def _gives_probabilities(champion: Champion) -> None:
     check_feature_names(champion, FEATURES, ordered=False)  # the FormulaTransformer finds columns by name
 
 
-def _feature_columns(inputs: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-    """One float64 array per feature, by name: what the champion's FormulaTransformer takes without pandas."""
-    return {name: np.array([row[name] for row in inputs], dtype=np.float64) for name in FEATURES}
+def _probabilities(model: object, rows: Sequence[CustomerFeatures]) -> np.ndarray:
+    """One float64 array per feature, by name: what the FormulaTransformer takes without pandas."""
+    columns = {name: np.array([getattr(row, name) for row in rows], dtype=np.float64) for name in FEATURES}
+    return model.predict_proba(columns)[:, 1]  # type: ignore[attr-defined]
 
 
-@bentoml.service(
-    name="agent3-churn-classifier",
-    workers=Settings().serve_workers,
-    traffic={"timeout": 30},
-    http={"host": Settings().serve_host},
-)
-class ChurnClassifier:
+@http_service("agent3-churn-classifier")
+class ChurnClassifier(AgentService):
     def __init__(self) -> None:
-        self.live = LiveChampion(champion_dir("agent3"), check=_gives_probabilities)
-        self.predictions = ServicePredictions("agent3")
-        settle_heap()  # last: what __init__ loaded stays out of every later collection
-
-    def __is_ready__(self) -> bool:
-        return self.live.ready
-
-    @bentoml.on_shutdown
-    def close(self) -> None:
-        self.live.close()
-        self.predictions.close()
+        self.runtime = AgentRuntime("agent3", check=_gives_probabilities, logged_fields=FEATURES)
 
     @bentoml.api
     def assess(self, customers: CustomerBatch) -> JsonAnswers[ChurnAssessment]:
-        started = time.perf_counter()
-        champion = serving_champion(self.live)  # one read: the whole batch is answered by one model
-        inputs = [row.model_dump(include=LOGGED_FIELDS) for row in customers]
-        try:
-            probabilities = champion.model.predict_proba(_feature_columns(inputs))[:, 1]  # type: ignore[attr-defined]
-        except ValueError as error:  # scikit-learn's check of the (transformed) features
-            return out_of_range(error, "customers")
-        self.predictions.log(inputs, [float(p) for p in probabilities], champion, started=started)
+        answered = self.runtime.answer(customers, _probabilities, field="customers")
         return [
-            ChurnAssessment(
-                customer_id=row.customer_id,
-                churn_probability=float(probability),
-                model_name=champion.model_name,
-                model_version=champion.model_version,
-            )
-            for row, probability in zip(customers, probabilities, strict=True)
+            ChurnAssessment(customer_id=row.customer_id, churn_probability=probability, **answered.identity)
+            for row, probability in answered.pairs(customers)
         ]
-
-
-ChurnClassifier.add_asgi_middleware(BodySizeLimit)  # type: ignore[attr-defined]  # a Service at run time

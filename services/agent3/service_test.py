@@ -1,5 +1,4 @@
 import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -8,10 +7,11 @@ import pytest
 from agents.agent3.model import FEATURES, build_baseline, build_model
 from agents.agent3.tiny_champion import FORMULAS, tiny_customers, train_tiny_champion
 from libs.messages import MAX_BATCH, ChurnAssessment, CustomerFeatures
+from libs.modelfiles.bundle import CHAMPION_DIR_VARIABLE, Champion, write_champion
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
-from libs.serving.champion import CHAMPION_DIR_VARIABLE, Champion, write_champion
 from libs.serving.reload import LiveChampion
-from libs.serving.testing import (
+from services.agent3.service import ChurnClassifier, _gives_probabilities
+from tests.support.serving import (
     CHAMPION_FAULTS,
     BadPayload,
     Server,
@@ -21,32 +21,15 @@ from libs.serving.testing import (
     check_no_pickles,
     check_probes,
     check_rejected,
-    served_champion,
     wait_for,
 )
-from services.agent3.service import ChurnClassifier, _gives_probabilities
 
 FRAME, _ = tiny_customers(2, seed=3)
 ROWS = [{"customer_id": index + 1, **row} for index, row in enumerate(FRAME.to_dict("records"))]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Champion, Server]]:
-    train = functools.partial(train_tiny_champion, version="2")
-    with served_champion(
-        "services.agent3.service:ChurnClassifier", train, tmp_path_factory.mktemp("agent3")
-    ) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def champion(served: tuple[Champion, Server]) -> Champion:
-    return served[0]
-
-
-@pytest.fixture(scope="module")
-def server(served: tuple[Champion, Server]) -> Server:
-    return served[1]
+SERVICE = "services.agent3.service:ChurnClassifier"
+TRAIN_CHAMPION = functools.partial(train_tiny_champion, version="2")
 
 
 def test_in_process_probabilities_match_the_model_and_name_it(champion: Champion) -> None:
@@ -76,7 +59,7 @@ def test_a_champion_fitted_on_reordered_columns_is_served_by_name(
     monkeypatch.setenv(CHAMPION_DIR_VARIABLE, str(tmp_path))
     service = ChurnClassifier()
     try:
-        assert service.live.ready, service.live.problem
+        assert service.runtime.ready, service.runtime.live.problem
         rows = [{"customer_id": index + 1, **row} for index, row in enumerate(frame.to_dict("records"))]
         assessments = service.assess([CustomerFeatures.model_validate(row) for row in rows])
     finally:

@@ -10,8 +10,10 @@ coordinator recovers by itself once the agent is back.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -29,7 +31,8 @@ from libs.messages import (
     TransactionFeatures,
 )
 from libs.serving.collector import settle_heap
-from libs.serving.limits import BodySizeLimit
+from libs.serving.http import http_service
+from libs.serving.predictions import ServicePredictions
 from libs.settings import Settings
 
 AGENTS = {
@@ -38,6 +41,7 @@ AGENTS = {
     "agent3": "churn classifier",
 }
 MAX_HORIZON_DAYS = 28
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -64,10 +68,10 @@ class AgentDown(Exception):
     status = 503
 
     def __init__(self, agent: str, cause: BaseException) -> None:
-        super().__init__(
-            f"{agent} ({AGENTS[agent]}) is unavailable at {agent_url(agent)}: {type(cause).__name__}"
-        )
+        # The caller learns which agent; where it runs and how it failed stay in the coordinator's log.
+        super().__init__(f"{agent} ({AGENTS[agent]}) is unavailable")
         self.agent = agent
+        log.warning("%s at %s: %s: %s", self, agent_url(agent), type(cause).__name__, str(cause)[:200])
 
     def answer(self, ctx: bentoml.Context) -> Any:
         """The error as a response BentoML passes through as is. Endpoints declare only their decision
@@ -108,6 +112,9 @@ class Decision(BaseModel):
     model_version: str
 
 
+D = TypeVar("D", bound=Decision)
+
+
 class TransactionDecision(Decision):
     transaction_id: int
     anomaly_score: float
@@ -125,7 +132,8 @@ class CustomerDecision(Decision):
     churn_probability: float
 
 
-@bentoml.service(name="coordinator", traffic={"timeout": 60}, http={"host": Settings().serve_host})
+# One worker: the coordinator only awaits the agents, and each worker holds its own connections.
+@http_service("coordinator", timeout_s=60, workers=1)
 class Coordinator:
     agent1 = bentoml.depends(url=agent_url("agent1"))
     agent2 = bentoml.depends(url=agent_url("agent2"))
@@ -134,7 +142,24 @@ class Coordinator:
     def __init__(self) -> None:
         self.review_threshold = float(os.environ.get("MLOPS_REVIEW_THRESHOLD", "0.99"))
         self.retention_threshold = float(os.environ.get("MLOPS_RETENTION_THRESHOLD", "0.3"))
+        # Every decision, with the agent model version it rests on, logged as agents log answers.
+        self.decisions = ServicePredictions("coordinator")
         settle_heap()  # last: what __init__ loaded stays out of every later collection
+
+    @bentoml.on_shutdown
+    def close(self) -> None:
+        self.decisions.close()
+
+    def _logged(self, inputs: dict[str, Any], decision: D, started: float) -> D:
+        """The decision, logged with the agent model that it rests on."""
+        self.decisions.log_answers(
+            [inputs],
+            [decision.action],
+            model_name=decision.model_name,
+            model_version=decision.model_version,
+            started=started,
+        )
+        return decision
 
     async def _call(self, agent: str, endpoint: str, parse: Callable[[Any], T], **payload: Any) -> T:
         """Calls an agent; a 4xx from it is a 400 naming it, any other failure a 503 naming it.
@@ -159,6 +184,7 @@ class Coordinator:
     async def screen_transaction(
         self, transaction: TransactionFeatures, ctx: bentoml.Context
     ) -> TransactionDecision:
+        started = time.perf_counter()
         try:
             results = await self._call(
                 "agent1",
@@ -170,7 +196,7 @@ class Coordinator:
             return down.answer(ctx)
         result = results[0]
         review = result.is_flagged or result.anomaly_score >= self.review_threshold
-        return TransactionDecision(
+        decision = TransactionDecision(
             transaction_id=transaction.transaction_id,
             anomaly_score=result.anomaly_score,
             action="review" if review else "allow",
@@ -179,6 +205,7 @@ class Coordinator:
             model_name=result.model_name,
             model_version=result.model_version,
         )
+        return self._logged(transaction.model_dump(), decision, started)
 
     @bentoml.api
     async def plan_restock(
@@ -188,6 +215,7 @@ class Coordinator:
         ctx: bentoml.Context,
         safety_stock: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] = 0.0,
     ) -> RestockPlan:
+        started = time.perf_counter()
         try:
             forecasts = await self._call(
                 "agent2",
@@ -200,7 +228,7 @@ class Coordinator:
         total = sum(forecast.predicted_quantity for forecast in forecasts)
         restock = max(0, math.ceil(total + safety_stock - on_hand))
         store_id, product_id = days[0].store_id, days[0].product_id
-        return RestockPlan(
+        plan = RestockPlan(
             store_id=store_id,
             product_id=product_id,
             forecast_quantity=total,
@@ -211,9 +239,12 @@ class Coordinator:
             model_name=forecasts[0].model_name,
             model_version=forecasts[0].model_version,
         )
+        inputs = {"store_id": store_id, "product_id": product_id, "days": len(days), "on_hand": on_hand}
+        return self._logged({**inputs, "safety_stock": safety_stock}, plan, started)
 
     @bentoml.api
     async def assess_customer(self, customer: CustomerFeatures, ctx: bentoml.Context) -> CustomerDecision:
+        started = time.perf_counter()
         try:
             assessments = await self._call(
                 "agent3",
@@ -225,7 +256,7 @@ class Coordinator:
             return down.answer(ctx)
         assessment = assessments[0]
         at_risk = assessment.churn_probability >= self.retention_threshold
-        return CustomerDecision(
+        decision = CustomerDecision(
             customer_id=customer.customer_id,
             churn_probability=assessment.churn_probability,
             action="retention offer" if at_risk else "no action",
@@ -234,6 +265,7 @@ class Coordinator:
             model_name=assessment.model_name,
             model_version=assessment.model_version,
         )
+        return self._logged(customer.model_dump(), decision, started)
 
     @bentoml.api
     async def agents_status(self) -> dict[str, str]:
@@ -245,6 +277,3 @@ class Coordinator:
             except Exception:  # a refused connection or a timeout: the agent is not answering
                 status[agent] = "down"
         return status
-
-
-Coordinator.add_asgi_middleware(BodySizeLimit)  # type: ignore[attr-defined]  # a Service at run time

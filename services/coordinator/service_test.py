@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from libs.serving.limits import DEFAULT_MAX_BODY_BYTES
-from libs.serving.testing import (
+from services.coordinator.service import MAX_HORIZON_DAYS
+from tests.support.serving import (
     AGENT_SERVICES,
     COORDINATOR_SERVICE,
     Fleet,
@@ -19,7 +20,6 @@ from libs.serving.testing import (
     listening_hosts,
     serve,
 )
-from services.coordinator.service import MAX_HORIZON_DAYS
 
 ENDPOINTS = ("/screen_transaction", "/plan_restock", "/assess_customer", "/agents_status")
 

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from libs.serving.testing import Server, serve, wait_for
 from tests.pipelines.workspace import Workspace, edit_params, make_workspace
+from tests.support.serving import Server, serve, wait_for
 
 AGENT, SERVICE = "agent2", "services.agent2.service:DemandForecaster"
 INTEGERS = ("store_id", "product_id", "day_of_week", "month")

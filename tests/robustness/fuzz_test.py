@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from libs.serving.testing import AGENT_SERVICES, Fleet, Server
 from tests.robustness.fuzz import fuzz, input_operations
+from tests.support.serving import AGENT_SERVICES, Fleet, Server
 
 CASES = int(os.environ.get("MLOPS_FUZZ_CASES", "500"))
 EXPECTED = {

@@ -25,7 +25,7 @@ if __name__ == "__main__":
 
 from bench.report import project_root, write_results
 from bench.serving.wrk import ensure_wrk, run_wrk, wrk_version
-from libs.serving.testing import AGENT_SERVICES, Fleet, Server
+from tests.support.serving import AGENT_SERVICES, Fleet, Server
 
 HORIZON = 28  # days per request, as the coordinator's restock planning sends them
 

@@ -16,9 +16,9 @@ import psycopg2
 import pytest
 from mlflow import MlflowClient
 
-from libs.serving.testing import Server, serve
 from tests.pipelines.workspace import MODELS, Workspace, make_workspace, run, stages_run
 from tests.scaling.servers import SKIP_REASON, enabled, started
+from tests.support.serving import Server, serve
 
 pytestmark = pytest.mark.skipif(not enabled(), reason=SKIP_REASON)
 

@@ -29,4 +29,4 @@ def test_names_derive_model_and_service_class() -> None:
         'agent(name="fraud_scorer", service_class="FraudScorerAnomalyScorer")'
         in files["agents/fraud_scorer/BUILD"]
     )
-    assert "class FraudScorerAnomalyScorer:" in files["services/fraud_scorer/service.py"]
+    assert "class FraudScorerAnomalyScorer(AgentService):" in files["services/fraud_scorer/service.py"]

@@ -20,9 +20,10 @@ import pandas as pd
 import pytest
 
 from libs.messages import DemandFeatures
-from libs.monitoring import prediction_log
-from libs.monitoring.prediction_log import PredictionBatch, PredictionLogger
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
+from libs.predictionlog import logger as prediction_log
+from libs.predictionlog.logger import PredictionLogger
+from libs.predictionlog.records import PredictionBatch
 from libs.settings import Settings
 
 
@@ -160,7 +161,7 @@ def test_a_stalled_writer_never_blocks_log_and_overflow_is_counted(
     assert logger.dropped == 95
 
     release.set()
-    with caplog.at_level(logging.WARNING, logger=prediction_log.__name__):
+    with caplog.at_level(logging.WARNING, logger="libs.predictionlog"):
         logger.close()
     assert logger.written == 6
     assert len(read_predictions(tmp_path, "agent1")) == 6
@@ -177,7 +178,7 @@ def test_a_full_disk_drops_the_batch_counts_it_and_warns(
 
     monkeypatch.setattr(Path, "write_bytes", full_disk)
     logger = PredictionLogger("agent2", tmp_path, batch_size=4, flush_interval_s=60)
-    with caplog.at_level(logging.WARNING, logger=prediction_log.__name__):
+    with caplog.at_level(logging.WARNING, logger="libs.predictionlog"):
         for index in range(4):
             logger.log({"x": float(index)}, output=1.0, latency_ms=1.0, **MODEL)  # must not raise
         assert logger.flush()
@@ -254,7 +255,7 @@ def test_a_separate_writer_process_writes_and_a_killed_one_loses_nothing(
     os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]  # started, so it has a pid
     child.join(10)
 
-    with caplog.at_level(logging.WARNING, logger=prediction_log.__name__):
+    with caplog.at_level(logging.WARNING, logger="libs.predictionlog"):
         logger.log_batch([{"x": 3.0}, {"x": 4.0}], [3.0, 4.0], latency_ms=1.0, **MODEL)
         logger.close()
     assert logger.written == 4 and logger.dropped == 0
@@ -266,7 +267,7 @@ def test_a_separate_writer_process_writes_and_a_killed_one_loses_nothing(
 SERVICE_THAT_DIES = """
 import multiprocessing, sys, time
 from pathlib import Path
-from libs.monitoring.prediction_log import PredictionLogger
+from libs.predictionlog.logger import PredictionLogger
 
 logger = PredictionLogger("agent2", Path(sys.argv[1]), batch_size=1, separate_process=True)
 logger.log({"x": 1.0}, output=1.0, model_name="m", model_version="1", latency_ms=1.0)

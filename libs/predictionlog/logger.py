@@ -8,8 +8,8 @@ API::
     logger.dropped                                  # records lost so far (queue full, write errors)
     logger.close()                                  # flushes what is queued (also run at exit)
 
-Reading them back (DuckDB, for monitors and tests) is ``libs.monitoring.prediction_reader``: kept
-apart so a service that only writes logs ships without DuckDB.
+The file format is ``libs.predictionlog.records``; reading files back (DuckDB, for monitors and
+tests) is ``libs.monitoring.prediction_reader``, kept apart so a service ships without DuckDB.
 
 Logging must never cost a request its latency or its answer, so ``log`` and ``log_batch`` only put
 the request's rows on a bounded queue, as one item (never blocks, never raises), and a daemon thread
@@ -18,67 +18,27 @@ and queue hand-offs cost a 28-row forecast about 0.27 ms on the request path, on
 (measured with the writer busy). Losing a log record
 is acceptable; slowing or failing a prediction is not: anything that goes wrong (full queue, full
 disk, any write error) drops the records, adds them to ``dropped`` and logs one warning with the
-count. Files are ``<dir>/<agent>/date=YYYY-MM-DD/part-<time>-<uuid>.jsonl.gz``, each written
-atomically, so a reader never sees half a file and DuckDB prunes by date through the hive key.
-The standard library writes them: a Parquet writer (pyarrow) would be the largest distribution in
-every service image (about 170 MiB) for files that only DuckDB reads back.
-
-Columns: ``timestamp`` (UTC), ``model_name``, ``model_version``, ``latency_ms``, ``output`` and one
-``input_<feature>`` column per input feature (the prefix keeps features from colliding with the
-fixed columns). Within a file a column holds numbers (as floats) or text, never both; a missing or
-non-finite number is ``null``.
+count.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import gzip
-import json
 import logging
-import math
-import multiprocessing
-import os
 import queue
-import signal
 import threading
 import time
-import uuid
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from libs.atomicfiles import atomic_write_bytes
+from libs.predictionlog.child_writer import ChildProcessWriter
+from libs.predictionlog.records import Inputs, PredictionBatch, as_utc, write_batch
 from libs.settings import Settings
 
 log = logging.getLogger(__name__)
-
-INPUT_PREFIX = "input_"
-FIXED_COLUMNS = ("timestamp", "model_name", "model_version", "latency_ms", "output")
-SUFFIX = ".jsonl.gz"
-# A plain dict, or a pydantic request row: iterating a model yields its (field, value) pairs.
-Inputs = Mapping[str, Any] | Iterable[tuple[str, Any]]
-# How often the writer process checks that the service that started it is still there.
-_PARENT_POLL_S = 1.0
-# One encoder for every line: json.dumps(..., allow_nan=False) would build a new one per call.
-_JSON = json.JSONEncoder(allow_nan=False)
-
-
-@dataclass(frozen=True, slots=True)
-class PredictionBatch:
-    """The rows one request was answered for, with what they share: when, which model, how fast."""
-
-    timestamp: datetime
-    inputs: Sequence[Mapping[str, Any]]
-    outputs: Sequence[Any]
-    model_name: str
-    model_version: str
-    latency_ms: float
 
 
 class PredictionLogger:
@@ -112,7 +72,7 @@ class PredictionLogger:
         self._reported = 0  # dropped records already named in a warning
         self._written = 0
         self._closed = threading.Event()
-        self._files = _ChildProcessWriter(agent) if separate_process else None
+        self._files = ChildProcessWriter(agent) if separate_process else None
         self._thread = threading.Thread(target=self._run, name=f"prediction-log-{agent}", daemon=True)
         self._thread.start()
         atexit.register(self.close, 5.0)  # a daemon thread dies with the process; flush first
@@ -301,125 +261,6 @@ class PredictionLogger:
                 new,
                 self._dropped,
             )
-
-
-class _ShutDown(Exception):
-    """The pool refused the batch: the interpreter is exiting, or the pool was shut down."""
-
-
-class _ChildProcessWriter:
-    """``write_batch`` run in one child process, started on first use.
-
-    Encoding a batch is Python work (about 10 us a row); done in the service's own process it competes
-    with requests for the interpreter lock, and at concurrency 8 it cost agent2 a fifth of its
-    throughput and a third of its p99 (bench/serving). Handing the child a batch costs a pickle of its
-    rows. The child is spawned, not forked: a server process runs threads, and forking it is unsafe.
-    If the child cannot be used (killed, or the interpreter is shutting down), ``write`` returns False
-    and the logger writes in its own thread from then on.
-    """
-
-    def __init__(self, agent: str) -> None:
-        self.agent = agent
-        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_serve_parent,
-            initargs=(os.getpid(),),
-        )
-
-    def write(self, agent_dir: Path, batch: Sequence[PredictionBatch]) -> bool:
-        """True once the child wrote the batch; its own errors (a full disk) are raised here."""
-        if self._pool is None:
-            return False
-        try:
-            self._submit(agent_dir, batch).result()
-        except (BrokenProcessPool, _ShutDown) as error:
-            log.warning(
-                "prediction log %s: writer process unavailable (%s: %s); writing in process from now on",
-                self.agent,
-                type(error).__name__,
-                error,
-            )
-            self.close()
-            return False
-        return True
-
-    def _submit(self, agent_dir: Path, batch: Sequence[PredictionBatch]) -> Future[list[Path]]:
-        assert self._pool is not None
-        try:
-            return self._pool.submit(write_batch, agent_dir, batch)
-        except RuntimeError as error:  # "cannot schedule new futures after (interpreter) shutdown"
-            raise _ShutDown(str(error)) from error
-
-    def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _serve_parent(parent: int) -> None:
-    """In the child. A server's stop signal reaches its whole process group, and the child must still
-    write what the stopping server hands it last, so it ignores the signal; it exits when the pool is
-    shut down, or when ``parent`` is gone (killed, it never shuts the pool down)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    threading.Thread(target=_exit_without, args=(parent,), name="parent-watch", daemon=True).start()
-
-
-def _exit_without(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(_PARENT_POLL_S)
-    os._exit(0)
-
-
-def write_batch(agent_dir: Path, batch: Sequence[PredictionBatch]) -> list[Path]:
-    """One file per UTC date in the batch, each published atomically."""
-    by_date: dict[date, list[PredictionBatch]] = defaultdict(list)
-    for item in batch:
-        by_date[item.timestamp.astimezone(UTC).date()].append(item)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    paths = []
-    for day, items in sorted(by_date.items()):
-        path = agent_dir / f"date={day.isoformat()}" / f"part-{stamp}-{uuid.uuid4().hex}{SUFFIX}"
-        lines = "".join(_JSON.encode(row) + "\n" for row in _rows(items))
-        # Level 1: most of the size saving at a fraction of the default level's CPU.
-        paths.append(atomic_write_bytes(gzip.compress(lines.encode(), compresslevel=1), path))
-    return paths
-
-
-def _rows(items: Sequence[PredictionBatch]) -> list[dict[str, Any]]:
-    """Column by column, then zipped into rows: what a batch shares is converted once, not per row."""
-    features = sorted({name for item in items for row in item.inputs for name in row})
-    columns: dict[str, list[Any]] = {
-        "timestamp": _repeated(items, lambda item: item.timestamp.astimezone(UTC).isoformat()),
-        "model_name": _repeated(items, lambda item: item.model_name),
-        "model_version": _repeated(items, lambda item: item.model_version),
-        "latency_ms": _column(_repeated(items, lambda item: item.latency_ms)),
-        "output": _column([output for item in items for output in item.outputs]),
-    }
-    for name in features:
-        columns[INPUT_PREFIX + name] = _column([row.get(name) for item in items for row in item.inputs])
-    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-
-
-def _repeated(items: Sequence[PredictionBatch], value: Callable[[PredictionBatch], Any]) -> list[Any]:
-    """One value per item, repeated for each of its rows."""
-    return [shared for item in items for shared in [value(item)] * len(item.outputs)]
-
-
-def _column(values: list[Any]) -> list[float | str | None]:
-    """Numbers (and booleans) as floats so files from different batches share one type; else text."""
-    present = [value for value in values if value is not None]
-    if all(isinstance(value, int | float) for value in present):
-        return [None if value is None or not math.isfinite(value) else float(value) for value in values]
-    return [None if value is None else str(value) for value in values]
-
-
-def as_utc(moment: datetime | date) -> datetime:
-    """A date as its midnight UTC, a naive datetime as UTC, an aware one converted."""
-    if not isinstance(moment, datetime):
-        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _default_directory() -> Path:

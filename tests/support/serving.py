@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from libs.serving.limits import DEFAULT_MAX_BODY_BYTES
 
-CHAMPION_DIR_VARIABLE = "MLOPS_CHAMPION_DIR"  # as in libs.serving.champion, which needs scikit-learn
+CHAMPION_DIR_VARIABLE = "MLOPS_CHAMPION_DIR"  # as in libs.modelfiles.bundle, which needs scikit-learn
 PREDICTION_LOG_VARIABLE = "MLOPS_PREDICTION_LOG_DIR"
 RELOAD_INTERVAL_VARIABLE = "MLOPS_CHAMPION_RELOAD_INTERVAL_S"
 T = TypeVar("T")
@@ -392,7 +392,7 @@ def check_broken_champion(
     makes it ready and answering."""
     bundle = scratch / "champion"
     train(bundle)
-    model = bundle / "model.skops"  # libs.serving.champion.MODEL_FILE, which needs scikit-learn
+    model = bundle / "model.skops"  # libs.modelfiles.bundle.MODEL_FILE, which needs scikit-learn
     breaks, reason = CHAMPION_FAULTS[fault]
     breaks(model)
     env = {

@@ -1,5 +1,8 @@
 """The champion bundle: the registered champion's model file and the identity it answers with.
 
+Below both serving (which loads and hot-reloads it) and monitoring (which compares its training
+reference with live traffic), so neither imports the other.
+
 Training ends with an ``export`` stage that writes the bundle into ``agents/<agent>/champion/``;
 images copy it in and services load it, so a serving process needs neither MLflow nor the
 registry, and every answer can name the model and version that gave it.
@@ -9,12 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from libs.atomicfiles import atomic_write_json
-from libs.modelfiles import load_model, save_model
+from libs.modelfiles.files import load_model, save_model
 from libs.settings import find_project_root
 
 MODEL_FILE = "model.skops"
@@ -36,23 +38,6 @@ def write_champion(model: object, *, model_name: str, model_version: str, direct
     return directory
 
 
-def check_feature_names(champion: Champion, features: Sequence[str], *, ordered: bool = True) -> None:
-    """Services predict on bare float matrices in ``features`` order, which scikit-learn cannot
-    check by name, so a model fitted on named columns (``feature_names_in_``) must have been fitted
-    on exactly these, in this order (``ordered=False`` where the model looks columns up by name).
-    Run as (part of) a ``LiveChampion`` check: a mismatch is a champion the service refuses to
-    load, never a wrong answer."""
-    fitted = getattr(champion.model, "feature_names_in_", None)
-    if fitted is None:
-        return
-    names, wanted = [str(name) for name in fitted], list(features)
-    if (names != wanted) if ordered else (sorted(names) != sorted(wanted)):
-        raise ValueError(
-            f"{champion.model_name} v{champion.model_version} was fitted on features {names},"
-            f" not the service's {wanted}{' in that order' if ordered else ''}"
-        )
-
-
 def champion_dir(agent: str) -> Path:
     """``MLOPS_CHAMPION_DIR`` if set (images set it), else ``agents/<agent>/champion`` in the repo."""
     configured = os.environ.get(CHAMPION_DIR_VARIABLE)
@@ -66,7 +51,7 @@ class BrokenChampion(Exception):
     """A champion bundle that is missing or cannot be loaded; the message names the file and why."""
 
 
-def load_champion(directory: Path) -> Champion:
+def read_champion_bundle(directory: Path) -> Champion:
     """The bundle in ``directory``; any way it can be missing or corrupt is a ``BrokenChampion``."""
     identity_path = directory / IDENTITY_FILE
     if not identity_path.is_file():

@@ -1,0 +1,162 @@
+"""Workarounds for BentoML 1.4 behaviours that let one client's traffic hurt others, applied once per
+process by ``apply()`` (the service decorator in ``libs.serving.runtime`` calls it).
+
+Each names the BentoML code it works around; each has a test in ``tests/robustness``:
+
+- **Metrics labels from raw paths.** ``RunnerTrafficMetricsMiddleware``
+  (``bentoml/_internal/server/http/instruments.py``) labels every series with ``scope["path"]``, so
+  each distinct unknown URL adds about 20 series that are never removed: /metrics, worker memory
+  and the multiprocess files grow without bound. Paths outside the service's routes are counted
+  under one label, ``UNMATCHED_PATH``.
+- **A learned batching wait that feeds on itself.** The adaptive batcher's ``Optimizer``
+  (``bentoml/_internal/marshal/dispatcher.py``) holds a request as long as the average queueing
+  time it measured; after a burst that average is the burst's backlog, so lone requests then wait
+  up to seconds for company. The wait is capped at ``MAX_BATCH_WAIT_S``.
+- **One request's rows failing everyone's batch.** ``CorkDispatcher.outbound_call`` gives every
+  request of a merged batch the batch's exception. A failed batch is retried request by request,
+  so only the request whose rows fail gets the error.
+- **Tracebacks for client errors.** ``api_endpoint_wrapper`` (``_bentoml_impl/server/app.py``)
+  logs every 400 at ERROR with its traceback through ``log_exception``: a 4-byte bad body wrote
+  2.8 KB of log. Client errors (pydantic validation, 4xx BentoML errors) become one bounded INFO
+  line; server errors keep their traceback.
+- **Unknown top-level fields accepted.** The input model BentoML builds from an endpoint's
+  signature (``IODescriptor.from_input`` in ``_bentoml_sdk/io_models.py``) ignores fields it does
+  not know, so a misspelt optional field silently takes its default. Endpoint input models
+  forbid them, and the 400 names the field.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from bentoml._internal.marshal import dispatcher
+from bentoml._internal.server.http import instruments
+from bentoml.exceptions import BentoMLException
+from pydantic import ValidationError
+
+UNMATCHED_PATH = "/{unmatched}"
+# System routes every BentoML service serves besides its API routes.
+SYSTEM_PATHS = frozenset({"/", "/docs.json", "/schema.json", "/metrics", "/healthz", "/livez", "/readyz"})
+# Swagger UI's files, counted under one label.
+STATIC_PREFIX = "/static_content/"
+MAX_BATCH_WAIT_S = 0.005
+MAX_LOGGED_PATH = 200
+_ORIGINAL_PATH = "mlops.original_path"
+
+_applied = False
+
+
+def apply() -> None:
+    """Installs every workaround; idempotent, and a no-op after the first call."""
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    # BentoML imports the class from this module each time it builds the app, so it finds ours.
+    metrics = _bounded_path_metrics(instruments.RunnerTrafficMetricsMiddleware)
+    setattr(instruments, "RunnerTrafficMetricsMiddleware", metrics)  # noqa: B010  replaced on purpose
+    _cap_learned_wait(dispatcher.Optimizer)
+    _retry_failed_batches_per_request(dispatcher.CorkDispatcher)
+    logging.getLogger("bentoml._internal.server.http_app").addFilter(_client_errors_without_traceback)
+    _forbid_unknown_input_fields()
+
+
+def metrics_label(path: str, api_routes: Sequence[str]) -> str:
+    """The ``endpoint`` label for a request path: the path itself when the service serves it."""
+    if path in SYSTEM_PATHS or path in api_routes:
+        return path
+    if path.startswith(STATIC_PREFIX):
+        return STATIC_PREFIX
+    return UNMATCHED_PATH
+
+
+def _bounded_path_metrics(base: Any) -> Any:
+    from bentoml._internal.context import server_context
+
+    class BoundedPathMetrics(base):
+        """BentoML's traffic metrics with the ``endpoint`` label drawn from the service's routes."""
+
+        def __init__(self, app: Callable[..., Awaitable[None]], **options: Any) -> None:
+            async def with_original_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
+                original = scope.get(_ORIGINAL_PATH)
+                await app({**scope, "path": original} if original is not None else scope, receive, send)
+
+            super().__init__(with_original_path, **options)
+
+        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                label = metrics_label(scope["path"], server_context.service_routes or ())
+                if label != scope["path"]:
+                    scope = {**scope, "path": label, _ORIGINAL_PATH: scope["path"]}
+            await super().__call__(scope, receive, send)
+
+    return BoundedPathMetrics
+
+
+def _cap_learned_wait(optimizer: Any) -> None:
+    refresh = optimizer.trigger_refresh
+
+    @functools.wraps(refresh)
+    def capped(self: Any) -> None:
+        refresh(self)
+        self.wait = min(self.wait, MAX_BATCH_WAIT_S)
+
+    setattr(optimizer, "trigger_refresh", capped)  # noqa: B010
+
+
+def _retry_failed_batches_per_request(cork: Any) -> None:
+    wrap = cork.__call__
+
+    @functools.wraps(wrap)
+    def wrapped(self: Any, callback: Callable[..., Any]) -> Any:
+        endpoint = wrap(self, callback)
+        batch_call = self.callback
+
+        async def per_request_on_failure(requests: Sequence[Any]) -> Sequence[Any]:
+            try:
+                return await batch_call(requests)
+            except Exception:
+                if len(requests) < 2:
+                    raise
+            outputs: list[Any] = []
+            for request in requests:
+                try:
+                    outputs.extend(await batch_call((request,)))
+                except Exception as error:  # this request's own failure, given to it alone
+                    outputs.append(error)
+            return outputs
+
+        self.callback = per_request_on_failure
+        return endpoint
+
+    setattr(cork, "__call__", wrapped)  # noqa: B010
+
+
+def is_client_error(error: BaseException | None) -> bool:
+    if isinstance(error, ValidationError):
+        return True
+    return isinstance(error, BentoMLException) and 400 <= int(error.error_code) < 500
+
+
+def _client_errors_without_traceback(record: logging.LogRecord) -> bool:
+    """A 4xx is the client's mistake, not the server's: one INFO line, no traceback, bounded size."""
+    error = record.exc_info[1] if record.exc_info else None
+    if not is_client_error(error):
+        return True
+    status = error.error_code if isinstance(error, BentoMLException) else HTTPStatus.BAD_REQUEST
+    path, method = (record.args or ("?", "?"))[:2] if isinstance(record.args, tuple) else ("?", "?")
+    record.msg = "%s %s: %d %s"
+    record.args = (str(method)[:16], str(path)[:MAX_LOGGED_PATH], int(status), type(error).__name__)
+    record.exc_info, record.exc_text = None, None
+    record.levelno, record.levelname = logging.INFO, "INFO"
+    return True
+
+
+def _forbid_unknown_input_fields() -> None:
+    from _bentoml_sdk.io_models import IODescriptor
+
+    IODescriptor.model_config["extra"] = "forbid"

@@ -1,0 +1,49 @@
+"""How every service here is declared to BentoML: one timeout, one binding, the same guards.
+
+``http_service`` wraps ``bentoml.service`` with the project's request timeout, worker count and
+host (from ``libs.settings``), installs the request guards (body size, JSON only, bounded error
+bodies, ``Retry-After``: ``libs.serving.guards``) and the workarounds for BentoML behaviours that
+let one client's traffic hurt others (``libs.serving.bentoml_fixes``). Agents and the coordinator
+use it alike; it needs BentoML and the standard library only, so the coordinator ships no model code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import bentoml
+
+from libs.serving import bentoml_fixes
+from libs.serving.guards import BoundedErrors, JsonOnly, RetryAfter
+from libs.serving.limits import BodySizeLimit
+from libs.settings import Settings
+
+REQUEST_TIMEOUT_S = 30
+# Outermost first: an oversized or non-JSON body is refused before anything else reads it.
+GUARDS = (BodySizeLimit, JsonOnly, RetryAfter, BoundedErrors)
+
+S = TypeVar("S")
+
+
+def http_service(
+    name: str, *, timeout_s: int = REQUEST_TIMEOUT_S, **options: Any
+) -> Callable[[type[S]], Any]:
+    """``bentoml.service`` with the project's timeout, workers, binding, guards and fixes;
+    ``options`` (BentoML's service options) override the defaults."""
+    bentoml_fixes.apply()
+    settings = Settings()
+    config: dict[str, Any] = {
+        "workers": settings.serve_workers,  # one per CPU unless MLOPS_SERVE_WORKERS says otherwise
+        "traffic": {"timeout": timeout_s},
+        "http": {"host": settings.serve_host},  # loopback unless MLOPS_SERVE_HOST says otherwise
+        **options,
+    }
+
+    def declare(cls: type[S]) -> Any:
+        service = bentoml.service(name=name, **config)(cls)
+        for guard in GUARDS:  # Starlette nests each later middleware inside the earlier ones
+            service.add_asgi_middleware(guard)
+        return service
+
+    return declare
