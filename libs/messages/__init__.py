@@ -2,6 +2,8 @@
 
 from libs.messages.messages import (
     MAX_BATCH,
+    MAX_FEATURE,
+    MAX_ID,
     ChurnAssessment,
     CustomerBatch,
     CustomerFeatures,
@@ -17,6 +19,8 @@ from libs.messages.messages import (
 
 __all__ = [
     "MAX_BATCH",
+    "MAX_FEATURE",
+    "MAX_ID",
     "ChurnAssessment",
     "CustomerBatch",
     "CustomerFeatures",

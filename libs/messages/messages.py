@@ -14,6 +14,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_BATCH = 1000
+# Ids go into float64 feature matrices, which hold integers exactly up to 2**53.
+MAX_ID = 2**53
+# No feature of any agent comes near this; values near float64's limit (1e308) overflow inside the
+# models. Refused at validation, so a row that would fail never joins another request's batch.
+MAX_FEATURE = 1e15
 
 
 class Message(BaseModel):
@@ -31,16 +36,18 @@ class ModelAnswer(Message):
 class TransactionFeatures(Message):
     """One transaction as agent1 sees it (agents/agent1/features.sql)."""
 
-    transaction_id: int = Field(ge=1)
-    log_amount: float = Field(ge=0.0, description="ln(1 + amount)")
-    quantity: float = Field(ge=1.0)
-    price_ratio: float = Field(gt=0.0, description="unit price / the product's base price")
+    transaction_id: int = Field(ge=1, le=MAX_ID)
+    log_amount: float = Field(ge=0.0, le=MAX_FEATURE, description="ln(1 + amount)")
+    quantity: float = Field(ge=1.0, le=MAX_FEATURE)
+    price_ratio: float = Field(gt=0.0, description="unit price / the product's base price", le=MAX_FEATURE)
     hour_of_day: float = Field(ge=0.0, le=23.0)
-    amount_zscore: float = Field(description="amount against the customer's own mean and spread")
+    amount_zscore: float = Field(
+        ge=-MAX_FEATURE, description="amount against the customer's own mean and spread", le=MAX_FEATURE
+    )
 
 
 class ScreeningResult(ModelAnswer):
-    transaction_id: int = Field(ge=1)
+    transaction_id: int = Field(ge=1, le=MAX_ID)
     anomaly_score: float = Field(ge=0.0, le=1.0, description="Higher is more anomalous.")
     is_flagged: bool
 
@@ -48,43 +55,43 @@ class ScreeningResult(ModelAnswer):
 class DemandFeatures(Message):
     """One store, product and day as agent2 sees it (agents/agent2/features.sql); lags may be unknown."""
 
-    store_id: int = Field(ge=1)
-    product_id: int = Field(ge=1)
-    lag_1: float | None = Field(default=None, ge=0.0)
-    lag_7: float | None = Field(default=None, ge=0.0)
-    lag_14: float | None = Field(default=None, ge=0.0)
-    rolling_mean_7: float | None = Field(default=None, ge=0.0)
-    rolling_mean_28: float | None = Field(default=None, ge=0.0)
+    store_id: int = Field(ge=1, le=MAX_ID)
+    product_id: int = Field(ge=1, le=MAX_ID)
+    lag_1: float | None = Field(default=None, ge=0.0, le=MAX_FEATURE)
+    lag_7: float | None = Field(default=None, ge=0.0, le=MAX_FEATURE)
+    lag_14: float | None = Field(default=None, ge=0.0, le=MAX_FEATURE)
+    rolling_mean_7: float | None = Field(default=None, ge=0.0, le=MAX_FEATURE)
+    rolling_mean_28: float | None = Field(default=None, ge=0.0, le=MAX_FEATURE)
     day_of_week: int = Field(ge=0, le=6)
     month: int = Field(ge=1, le=12)
     promo_share: float = Field(ge=0.0, le=1.0)
 
 
 class DemandForecast(ModelAnswer):
-    store_id: int = Field(ge=1)
-    product_id: int = Field(ge=1)
-    predicted_quantity: float = Field(ge=0.0)
+    store_id: int = Field(ge=1, le=MAX_ID)
+    product_id: int = Field(ge=1, le=MAX_ID)
+    predicted_quantity: float = Field(ge=0.0, le=MAX_FEATURE)
 
 
 class CustomerFeatures(Message):
     """One customer at a snapshot as agent3 sees it (agents/agent3/features.sql)."""
 
-    customer_id: int = Field(ge=1)
-    revenue: float = Field(ge=0.0)
-    visits: float = Field(ge=0.0)
-    recency_days: float = Field(ge=0.0)
-    tenure_days: float = Field(ge=0.0)
-    observed_days: float = Field(ge=0.0)
-    avg_basket: float = Field(ge=0.0)
-    distinct_products: float = Field(ge=0.0)
-    visits_last_28d: float = Field(ge=0.0)
-    visits_prior_28d: float = Field(ge=0.0)
+    customer_id: int = Field(ge=1, le=MAX_ID)
+    revenue: float = Field(ge=0.0, le=MAX_FEATURE)
+    visits: float = Field(ge=0.0, le=MAX_FEATURE)
+    recency_days: float = Field(ge=0.0, le=MAX_FEATURE)
+    tenure_days: float = Field(ge=0.0, le=MAX_FEATURE)
+    observed_days: float = Field(ge=0.0, le=MAX_FEATURE)
+    avg_basket: float = Field(ge=0.0, le=MAX_FEATURE)
+    distinct_products: float = Field(ge=0.0, le=MAX_FEATURE)
+    visits_last_28d: float = Field(ge=0.0, le=MAX_FEATURE)
+    visits_prior_28d: float = Field(ge=0.0, le=MAX_FEATURE)
     is_budget: float = Field(ge=0.0, le=1.0)
     is_premium: float = Field(ge=0.0, le=1.0)
 
 
 class ChurnAssessment(ModelAnswer):
-    customer_id: int = Field(ge=1)
+    customer_id: int = Field(ge=1, le=MAX_ID)
     churn_probability: float = Field(ge=0.0, le=1.0)
 
 

@@ -14,14 +14,6 @@ import numpy as np
 
 from libs.modelfiles.bundle import Champion
 
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def clipped_to_float32(matrix: np.ndarray) -> np.ndarray:
-    """Tree ensembles cast features to float32, where 1e300 is infinite and refused; clipped to
-    float32's range, every row takes the same path through every tree as it would unclipped."""
-    return np.clip(matrix, -FLOAT32_MAX, FLOAT32_MAX)
-
 
 def column_matrix(rows: Sequence[object], features: Sequence[str]) -> np.ndarray:
     """float64, column by column in ``features`` order, from validated request rows (None becomes NaN)."""

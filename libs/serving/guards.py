@@ -90,7 +90,11 @@ def _cut(value: Any) -> Any:
 
 
 def bounded_error(body: Any) -> Any:
-    """The error body with at most MAX_ERROR_DETAILS details, each string at most MAX_ERROR_TEXT long."""
+    """The error body with at most MAX_ERROR_DETAILS details, each string at most MAX_ERROR_TEXT long.
+
+    BentoML sends a 4xx it raised (``InvalidArgument``) as a one-element list; it becomes the object."""
+    if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
+        body = body[0]
     if isinstance(body, dict) and isinstance(body.get("detail"), list):
         details = body["detail"]
         bounded = {**_cut({key: value for key, value in body.items() if key != "detail"})}

@@ -1,10 +1,11 @@
 """How every service here is declared to BentoML: one timeout, one binding, the same guards.
 
 ``http_service`` wraps ``bentoml.service`` with the project's request timeout, worker count and
-host (from ``libs.settings``), installs the request guards (body size, JSON only, bounded error
-bodies, ``Retry-After``: ``libs.serving.guards``) and the workarounds for BentoML behaviours that
-let one client's traffic hurt others (``libs.serving.bentoml_fixes``). Agents and the coordinator
-use it alike; it needs BentoML and the standard library only, so the coordinator ships no model code.
+host (from ``libs.settings``) and installs the request guards (body size, JSON only, bounded error
+bodies, ``Retry-After``: ``libs.serving.guards``), a valid OpenAPI document
+(``libs.serving.openapi``) and the workarounds for BentoML behaviours that let one client's traffic
+hurt others (``libs.serving.bentoml_fixes``). Agents and the coordinator use it alike; it needs
+BentoML and the standard library only, so the coordinator ships no model code.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import bentoml
 from libs.serving import bentoml_fixes
 from libs.serving.guards import BoundedErrors, JsonOnly, RetryAfter
 from libs.serving.limits import BodySizeLimit
+from libs.serving.openapi import DocumentedErrors
 from libs.settings import Settings
 
 REQUEST_TIMEOUT_S = 30
 # Outermost first: an oversized or non-JSON body is refused before anything else reads it.
-GUARDS = (BodySizeLimit, JsonOnly, RetryAfter, BoundedErrors)
+GUARDS = (BodySizeLimit, JsonOnly, RetryAfter, BoundedErrors, DocumentedErrors)
 
 S = TypeVar("S")
 

@@ -16,7 +16,7 @@ from agents.agent1.model import FEATURES, AnomalyScorer
 from libs.messages import MAX_BATCH, ScreeningResult, TransactionBatch, TransactionFeatures
 from libs.modelfiles.bundle import Champion
 from libs.serving.answers import JsonAnswers
-from libs.serving.features import clipped_to_float32, column_matrix
+from libs.serving.features import column_matrix
 from libs.serving.http import http_service
 from libs.serving.runtime import BATCH_MAX_LATENCY_MS, AgentRuntime, AgentService
 
@@ -27,7 +27,7 @@ def _is_scorer(champion: Champion) -> None:
 
 
 def _scores(scorer: AnomalyScorer, rows: Sequence[TransactionFeatures]) -> np.ndarray:
-    return scorer.predict(clipped_to_float32(column_matrix(rows, FEATURES)))  # FEATURES order
+    return scorer.predict(column_matrix(rows, FEATURES))  # FEATURES order
 
 
 @http_service("agent1-transaction-sentinel")

@@ -6,10 +6,9 @@ import pytest
 
 from agents.agent1.model import FEATURES
 from agents.agent1.tiny_champion import tiny_transactions, train_tiny_champion
-from libs.messages import MAX_BATCH, ScreeningResult, TransactionFeatures
+from libs.messages import MAX_BATCH, MAX_FEATURE, ScreeningResult, TransactionFeatures
 from libs.modelfiles.bundle import Champion
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
-from libs.serving.features import FLOAT32_MAX
 from services.agent1.service import TransactionSentinel
 from tests.support.serving import (
     CHAMPION_FAULTS,
@@ -42,11 +41,10 @@ def test_in_process_scores_match_the_model_and_name_it(champion: Champion) -> No
 def test_in_process_scores_equal_the_models_on_a_dataframe_bit_for_bit(champion: Champion) -> None:
     # The service predicts on a float matrix; training (and the service, before) on a DataFrame.
     frame = tiny_transactions(300, seed=8)
-    frame.loc[0, "log_amount"], frame.loc[1, "amount_zscore"] = 1e300, -1e300  # clipped to float32's range
+    frame.loc[0, "log_amount"], frame.loc[1, "amount_zscore"] = MAX_FEATURE, -MAX_FEATURE  # the bounds
     rows = [{"transaction_id": index + 1, **row} for index, row in enumerate(frame.to_dict("records"))]
     results = TransactionSentinel().score([TransactionFeatures.model_validate(row) for row in rows])
-    clipped = frame.clip(-FLOAT32_MAX, FLOAT32_MAX)
-    expected = champion.model.predict(clipped)  # type: ignore[attr-defined]
+    expected = champion.model.predict(frame)  # type: ignore[attr-defined]
     assert [result.anomaly_score for result in results] == list(expected)
 
 

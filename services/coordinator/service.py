@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse  # pants: no-infer-dep  (bentoml's own web framework)
 
 from libs.messages import (
+    MAX_FEATURE,
     ChurnAssessment,
     CustomerFeatures,
     DemandFeatures,
@@ -211,9 +212,9 @@ class Coordinator:
     async def plan_restock(
         self,
         days: Horizon,
-        on_hand: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)],
+        on_hand: Annotated[float, Field(ge=0, le=MAX_FEATURE, allow_inf_nan=False, strict=True)],
         ctx: bentoml.Context,
-        safety_stock: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] = 0.0,
+        safety_stock: Annotated[float, Field(ge=0, le=MAX_FEATURE, allow_inf_nan=False, strict=True)] = 0.0,
     ) -> RestockPlan:
         started = time.perf_counter()
         try:

@@ -102,7 +102,9 @@ def test_decisions_come_from_the_agents_and_name_their_models(coordinator: Serve
         ("/plan_restock", {"days": [DAY, {**DAY, "store_id": 2}], "on_hand": 1.0}, "store_id"),
         ("/assess_customer", {"customer": {**CUSTOMER, "surprise": 1}}, "surprise"),
         # Valid, but beyond what the model can take once transformed: agent3's 400, passed on.
-        ("/assess_customer", {"customer": {**CUSTOMER, "revenue": 1e308, "visits": 1e-300}}, "agent3"),
+        ("/assess_customer", {"customer": {**CUSTOMER, "revenue": 1e15, "visits": 1e-300}}, "agent3"),
+        ("/plan_restock", {"days": [DAY], "on_hand": 1.0, "safety_stok": 1000}, "safety_stok"),
+        ("/assess_customer", {"customer": CUSTOMER, "customers": [CUSTOMER]}, "customers"),
     ],
 )
 def test_bad_requests_get_a_4xx_naming_the_field(

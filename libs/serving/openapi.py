@@ -1,0 +1,99 @@
+"""The served ``/docs.json`` as a valid OpenAPI 3.0 document that says what the service really sends.
+
+BentoML 1.4 declares OpenAPI 3.0 but writes pydantic's JSON Schema 2020-12 bounds
+(``"exclusiveMinimum": 0.0``, which 3.0 spells ``"minimum": 0.0, "exclusiveMinimum": true``), so
+strict 3.0 readers (client generators, schemathesis) reject or misread it; it documents a 400's
+``detail`` as a string while validation errors send a list; and it omits the answers the guards
+give (413 body too large, 415 not JSON, 503 not ready or overloaded, with ``Retry-After``).
+``DocumentedErrors`` rewrites the document as it is served, so every client reads the truth.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from libs.serving.guards import ASGIApp, Message, Receive, Scope, Send
+
+DOCUMENT_PATH = "/docs.json"
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "description": "What was wrong, in words."},
+        "detail": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "One entry per invalid field: its location (loc) and the problem (msg).",
+        },
+        "omitted_details": {"type": "integer", "description": "Entries left out of detail."},
+    },
+}
+EXTRA_RESPONSES = {
+    "413": "Request body larger than the service accepts.",
+    "415": "Request body is not application/json.",
+    "503": "Not ready (no champion loaded, or an agent it needs is down) or overloaded; see Retry-After.",
+}
+
+
+def openapi_30(node: Any) -> Any:
+    """JSON Schema 2020-12 numeric exclusive bounds rewritten in OpenAPI 3.0's words, everywhere."""
+    if isinstance(node, list):
+        return [openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    fixed = {key: openapi_30(value) for key, value in node.items()}
+    for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = fixed.get(bound)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            fixed[limit], fixed[bound] = value, True
+    return fixed
+
+
+def documented(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with 3.0 bounds and every error answer an API endpoint can give."""
+    fixed: dict[str, Any] = openapi_30(document)
+    schemas = fixed.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    retry_after = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+    for item in fixed.get("paths", {}).values():
+        operation = item.get("post") if isinstance(item, dict) else None
+        if not isinstance(operation, dict):
+            continue
+        responses = operation.setdefault("responses", {})
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        responses["400"] = {"description": "Invalid request: the fields named in detail.", **error}
+        for status, description in EXTRA_RESPONSES.items():
+            headers = {"headers": retry_after} if status == "503" else {}
+            responses[status] = {"description": description, **error, **headers}
+    return fixed
+
+
+class DocumentedErrors:
+    """Serves ``documented()`` of BentoML's own ``/docs.json``; every other request passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != DOCUMENT_PATH or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, collect)
+        body = b"".join(chunks)
+        if start.get("status") == 200:
+            body = json.dumps(documented(json.loads(body))).encode()
+        headers = [
+            (key, value) for key, value in start.get("headers", []) if key.lower() != b"content-length"
+        ]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
