@@ -3,12 +3,17 @@
 Each API operation gets ``cases`` generated requests, a mix of schema-conforming ones and ones that
 break the schema on purpose, and every answer must pass: no 5xx (``not_a_server_error``), a 4xx for
 every schema-breaking request (``negative_data_rejection``), a 2xx body that conforms to the
-documented schema, and a 4xx body whose ``error`` names the problem. BentoML documents its 400
-``detail`` as a string but sends a list, so 4xx bodies are checked here rather than against it.
+documented schema, and a 4xx body whose ``error`` names the problem. The document is read as the
+service serves it (``libs.serving.openapi`` makes it valid OpenAPI 3.0).
+
+Each run draws a fresh seed (or takes ``MLOPS_FUZZ_SEED``) and prints it, so every CI run tries
+new cases and a failure reproduces with the seed it printed.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,7 +21,7 @@ from typing import Any
 
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, GenerationMode, Response
 from schemathesis.checks import not_a_server_error
@@ -32,6 +37,7 @@ class Fuzzed:
     cases: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
+    seed: int = 0
 
 
 def rejection_has_a_message(ctx: CheckContext, response: Response, case: Case) -> bool | None:
@@ -46,27 +52,11 @@ def rejection_has_a_message(ctx: CheckContext, response: Response, case: Case) -
     return True
 
 
-def openapi_30(node: Any) -> Any:
-    """BentoML says OpenAPI 3.0 but writes pydantic's JSON Schema 2020-12 bounds (``"exclusiveMinimum":
-    0.0``), which 3.0 spells ``"minimum": 0.0, "exclusiveMinimum": true``; schemathesis reads the
-    document as 3.0, so the bound is rewritten to the same constraint in 3.0's words."""
-    if isinstance(node, list):
-        return [openapi_30(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    fixed = {key: openapi_30(value) for key, value in node.items()}
-    for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        value = fixed.get(bound)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            fixed[limit], fixed[bound] = value, True
-    return fixed
-
-
 def input_operations(base_url: str) -> list[schemathesis.APIOperation]:
     """The operations that take input (the APIs); the GET probes (/healthz, /metrics...) take none."""
     document = requests.get(f"{base_url}/docs.json", timeout=30)
     document.raise_for_status()
-    schema = schemathesis.openapi.from_dict(openapi_30(document.json()))
+    schema = schemathesis.openapi.from_dict(document.json())  # as served: no patching
     operations = []
     for result in schema.get_all_operations():
         if isinstance(result, Err):  # an operation schemathesis cannot read is a failure, not a skip
@@ -77,7 +67,8 @@ def input_operations(base_url: str) -> list[schemathesis.APIOperation]:
 
 def fuzz(operation: schemathesis.APIOperation, base_url: str, cases: int) -> Fuzzed:
     """Runs ``cases`` generated requests against ``operation``; raises on the first failing check."""
-    result = Fuzzed(f"{operation.method.upper()} {operation.path}")
+    chosen = int(os.environ.get("MLOPS_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
+    result = Fuzzed(f"{operation.method.upper()} {operation.path}", seed=chosen)
     modes = [operation.as_strategy(GenerationMode.POSITIVE)]
     if operation.body:  # an operation without a body has nothing to break
         modes.append(operation.as_strategy(GenerationMode.NEGATIVE))
@@ -88,10 +79,10 @@ def fuzz(operation: schemathesis.APIOperation, base_url: str, cases: int) -> Fuz
         max_examples=cases,
         deadline=None,
         database=None,
-        derandomize=True,  # the same cases on every run: a failure reproduces
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
     )
+    @seed(chosen)
     @given(case=st.one_of(modes))
     def send(case: Case) -> None:
         result.cases += 1
@@ -101,6 +92,9 @@ def fuzz(operation: schemathesis.APIOperation, base_url: str, cases: int) -> Fuz
         case.validate_response(response, checks=[*checks, *conforms])
 
     started = time.perf_counter()
-    send()
+    try:
+        send()
+    except Exception as failure:
+        raise AssertionError(f"{result.operation} failed; rerun with MLOPS_FUZZ_SEED={chosen}") from failure
     result.seconds = time.perf_counter() - started
     return result

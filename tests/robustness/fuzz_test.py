@@ -4,13 +4,11 @@ with tiny real champions, and the coordinator's PEX with those agents up behind 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.robustness.fuzz import fuzz, input_operations
-from tests.support.serving import AGENT_SERVICES, Fleet, Server
+from tests.support.serving import Server
 
 CASES = int(os.environ.get("MLOPS_FUZZ_CASES", "500"))
 EXPECTED = {
@@ -26,23 +24,6 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    running = Fleet(Path.cwd(), tmp_path_factory.mktemp("fleet"))
-    try:
-        for agent in AGENT_SERVICES:
-            running.start(agent)
-        yield running
-    finally:
-        running.stop_all()
-
-
-@pytest.fixture(scope="module")
-def servers(fleet: Fleet) -> Iterator[dict[str, Server]]:
-    with fleet.coordinator() as coordinator:
-        yield {**fleet.servers, "coordinator": coordinator}
-
-
 @pytest.mark.parametrize("service", sorted(EXPECTED))
 def test_fuzzed_from_its_openapi_no_5xx_and_every_rejection_a_4xx_with_a_message(
     servers: dict[str, Server], service: str
@@ -53,7 +34,10 @@ def test_fuzzed_from_its_openapi_no_5xx_and_every_rejection_a_4xx_with_a_message
     for operation in operations:
         result = fuzz(operation, server.url, CASES)
         statuses = ", ".join(f"{status}: {count}" for status, count in sorted(result.statuses.items()))
-        print(f"{service} {result.operation}: {result.cases} cases in {result.seconds:.0f}s ({statuses})")
+        print(
+            f"{service} {result.operation}: {result.cases} cases in {result.seconds:.0f}s ({statuses}),"
+            f" MLOPS_FUZZ_SEED={result.seed}"
+        )
         assert server.ready(), f"{service} stopped answering:\n{server.logs()}"
         if operation.body:
             assert result.cases >= CASES, f"{result.operation}: only {result.cases} cases generated"

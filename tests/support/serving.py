@@ -18,9 +18,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +42,8 @@ def free_port() -> int:
 class Reply:
     status: int
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+    size: int = 0  # bytes of body received
 
     @property
     def text(self) -> str:
@@ -74,9 +76,11 @@ class Server:
     def _send(self, request: urllib.request.Request) -> Reply:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  loopback http only
-                return Reply(response.status, _decode(response.read()))
+                body = response.read()
+                return Reply(response.status, _decode(body), _lower(response.headers.items()), len(body))
         except urllib.error.HTTPError as error:
-            return Reply(error.code, _decode(error.read()))
+            body = error.read()
+            return Reply(error.code, _decode(body), _lower(error.headers.items()), len(body))
 
     def ready(self) -> bool:
         try:
@@ -92,6 +96,10 @@ class Server:
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
+
+
+def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers}
 
 
 def _decode(body: bytes) -> Any:

@@ -1,0 +1,295 @@
+"""Traffic the services' own API tests do not send, from outside, against the packaged services.
+
+Each test is a class of failure found by trying the services as an attacker or a busy user would:
+shedding load at two clients, metrics labels from unknown URLs, one bad request failing others in
+its batch, error answers and logs that grow with the input, lone requests held after a burst,
+form and non-JSON bodies, misspelt fields taken silently, and a declared 10 GB body read to its end.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import statistics
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.robustness.burner import cpu_burner
+from tests.support.serving import Fleet, Reply, Server
+
+TRANSACTION = {
+    "transaction_id": 7,
+    "log_amount": 3.2,
+    "quantity": 2.0,
+    "price_ratio": 1.0,
+    "hour_of_day": 14.0,
+    "amount_zscore": 0.3,
+}
+DAY = {
+    "store_id": 1,
+    "product_id": 3,
+    "lag_1": 4.0,
+    "lag_7": 5.0,
+    "lag_14": 3.0,
+    "rolling_mean_7": 4.5,
+    "rolling_mean_28": 4.1,
+    "day_of_week": 2,
+    "month": 6,
+    "promo_share": 0.0,
+}
+CUSTOMER = {
+    "customer_id": 11,
+    "revenue": 420.0,
+    "visits": 9.0,
+    "recency_days": 12.0,
+    "tenure_days": 300.0,
+    "observed_days": 300.0,
+    "avg_basket": 46.0,
+    "distinct_products": 14.0,
+    "visits_last_28d": 2.0,
+    "visits_prior_28d": 3.0,
+    "is_budget": 0.0,
+    "is_premium": 1.0,
+}
+# service -> path -> a valid body
+ENDPOINTS: dict[str, dict[str, dict[str, Any]]] = {
+    "agent1": {"/score": {"transactions": [TRANSACTION]}},
+    "agent2": {"/forecast": {"rows": [DAY]}},
+    "agent3": {"/assess": {"customers": [CUSTOMER]}},
+    "coordinator": {
+        "/screen_transaction": {"transaction": TRANSACTION},
+        "/plan_restock": {"days": [DAY], "on_hand": 1.0},
+        "/assess_customer": {"customer": CUSTOMER},
+        "/agents_status": {},
+    },
+}
+ALL_ENDPOINTS = [(service, path) for service, paths in ENDPOINTS.items() for path in paths]
+
+
+def _together(count: int, call: Callable[[int], Reply]) -> list[Reply]:
+    """``count`` calls released at the same instant, one thread each."""
+    start = threading.Barrier(count)
+
+    def released(index: int) -> Reply:
+        start.wait(30)
+        return call(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(released, range(count)))
+
+
+def _post(server: Server, path: str, body: dict[str, Any], _: int) -> Reply:
+    return server.post(path, body)
+
+
+def _statuses(replies: list[Reply]) -> Counter[int]:
+    return Counter(reply.status for reply in replies)
+
+
+def test_no_load_is_shed_below_saturation_while_the_machine_is_busy(servers: dict[str, Server]) -> None:
+    """1 to 24 concurrent clients of single-row requests, beside a burner on every core: every answer
+    is a 200 (it was 12% 503 at two clients, and 23 of 24 when 24 arrived together)."""
+    targets = [("agent1", "/score"), ("coordinator", "/screen_transaction")]
+    with cpu_burner() as burners:
+        for clients in (1, 2, 4, 8, 24):
+            for service, path in targets:
+                call = functools.partial(_post, servers[service], path, ENDPOINTS[service][path])
+                replies = _together(clients, call) + _together(clients, call)
+                statuses = _statuses(replies)
+                print(f"{service}{path} {clients} clients beside {burners} burners: {dict(statuses)}")
+                assert statuses == {200: 2 * clients}, f"{service}{path} at {clients} clients: {statuses}"
+
+
+def _process_group_rss_mb(leader: int) -> float:
+    """Resident memory of every process in ``leader``'s process group (the server and its workers)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != leader:  # pgrp
+                continue
+            total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # rss in pages
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 2**20
+
+
+def _endpoint_labels(server: Server) -> set[str]:
+    text = str(server.get("/metrics").body)
+    return {part.split('"')[1] for part in text.split('endpoint="')[1:]} | set()
+
+
+def test_thousands_of_unknown_urls_leave_metrics_and_memory_bounded(servers: dict[str, Server]) -> None:
+    server = servers["agent3"]
+    before_size, before_labels = len(str(server.get("/metrics").body)), _endpoint_labels(server)
+    before_rss = _process_group_rss_mb(server.process.pid)
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        stream = connection.makefile("rb")
+        for index in range(3000):
+            connection.sendall(
+                f"GET /probe-{index}-{os.urandom(4).hex()} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+            )
+            status = stream.readline()
+            assert b" 404 " in status, status
+            length = 0
+            while (line := stream.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            stream.read(length)
+    after_labels = _endpoint_labels(server)
+    after_size = len(str(server.get("/metrics").body))
+    grown_rss = _process_group_rss_mb(server.process.pid) - before_rss
+    print(
+        f"/metrics {before_size} -> {after_size} bytes, RSS +{grown_rss:.1f} MB, labels {sorted(after_labels)}"
+        f"/metrics {before_size} -> {after_size} bytes, RSS +{grown_rss:.1f} MB, labels {after_labels}"
+    assert after_labels - before_labels <= {"/{unmatched}"}, after_labels - before_labels
+    assert after_size < before_size + 20_000, f"/metrics grew from {before_size} to {after_size} bytes"
+    assert grown_rss < 40, f"the server grew by {grown_rss:.0f} MB"
+
+
+def test_one_poisoned_request_fails_alone_among_concurrent_good_ones(servers: dict[str, Server]) -> None:
+    """An id beyond float64's range used to fail its whole merged batch with a 500 (87 of 150 innocent
+    requests); it is refused with a 400 naming it, and every other request is answered."""
+    server = servers["agent2"]
+    poisoned = {"rows": [{**DAY, "store_id": 10**309}]}
+    bodies = [{"rows": [{**DAY, "product_id": index + 1}]} for index in range(40)]
+    bodies[17] = poisoned
+    replies = _together(len(bodies), lambda index: server.post("/forecast", bodies[index]))
+    for index, reply in enumerate(replies):
+        if index == 17:
+            assert reply.status == 400 and "store_id" in reply.text, reply.text
+        else:
+            assert reply.status == 200, f"request {index}: {reply.status} {reply.text}"
+
+
+REJECTED = {
+    "null": b"null",
+    "1,000 empty rows": json.dumps({"transactions": [{}] * 1000}).encode(),
+    "1 MB unknown key": json.dumps({"transactions": [TRANSACTION], "k" * 1_000_000: 1}).encode(),
+    "deep nesting": b'{"transactions": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+}
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+def test_rejections_cost_a_bounded_answer_and_a_bounded_log_line(
+    servers: dict[str, Server], fleet: Fleet, case: str
+) -> None:
+    server = servers["agent1"]
+    log = fleet.root / "agent1.log"
+    before = log.stat().st_size
+    reply = server.post("/score", raw=REJECTED[case])
+    time.sleep(0.5)  # the access log line is written after the answer
+    logged = log.read_bytes()[before:]
+    assert 400 <= reply.status < 500 and reply.body["error"], reply.text
+    assert reply.size <= 8_000, f"{case}: a {reply.size}-byte answer"
+    assert len(logged) <= 2_000 and b"Traceback" not in logged, f"{case}: logged {len(logged)} bytes"
+
+
+def test_lone_requests_are_not_held_after_a_burst(servers: dict[str, Server]) -> None:
+    """The batcher learned to wait as long as a burst's backlog and held lone requests up to 2 s."""
+    server, body = servers["agent2"], ENDPOINTS["agent2"]["/forecast"]
+
+    def lone_median_s() -> float:
+        timings = []
+        for _ in range(15):
+            started = time.perf_counter()
+            assert server.post("/forecast", body).status == 200
+            timings.append(time.perf_counter() - started)
+            time.sleep(0.05)
+        return statistics.median(timings)
+
+    before = lone_median_s()
+    for _ in range(5):
+        assert _statuses(_together(64, lambda _: server.post("/forecast", body))) == {200: 64}
+    time.sleep(6)  # past BentoML's 5 s refresh of the learned parameters
+    after = lone_median_s()
+    print(f"lone /forecast median: {before * 1000:.1f} ms before the burst, {after * 1000:.1f} ms after")
+    assert after < 3 * before + 0.05, f"{after * 1000:.0f} ms after the burst, {before * 1000:.0f} ms before"
+
+
+NOT_JSON = {
+    "multipart without a boundary": ("multipart/form-data", b"--x\r\n\r\n"),
+    "form of deep JSON": ("application/x-www-form-urlencoded", b"transactions=" + b"[" * 100_000),
+    "form of a 5,000-digit number": ("application/x-www-form-urlencoded", b"on_hand=" + b"9" * 5000),
+    "form of 2,000 fields": (
+        "application/x-www-form-urlencoded",
+        b"&".join(b"f%d=1" % i for i in range(2000)),
+    ),
+    "text": ("text/plain", b'{"transactions": []}'),
+    "xml": ("application/xml", b"<transactions/>"),
+    "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
+    "octet-stream": ("application/octet-stream", b"\x00\x01"),
+}
+
+
+@pytest.mark.parametrize(("service", "path"), ALL_ENDPOINTS)
+def test_form_and_other_non_json_bodies_get_415_on_every_endpoint(
+    servers: dict[str, Server], service: str, path: str
+) -> None:
+    for case, (content_type, body) in NOT_JSON.items():
+        reply = servers[service].post(path, raw=body, content_type=content_type)
+        assert reply.status == 415 and reply.body["error"], f"{case}: {reply.status} {reply.text[:300]}"
+
+
+@pytest.mark.parametrize(("service", "path"), ALL_ENDPOINTS)
+def test_unknown_top_level_fields_are_refused_by_name_on_every_endpoint(
+    servers: dict[str, Server], service: str, path: str
+) -> None:
+    reply = servers[service].post(path, {**ENDPOINTS[service][path], "surprise_field": 1})
+    assert reply.status == 400 and "surprise_field" in reply.text, reply.text
+
+
+def test_a_misspelt_optional_field_is_refused_not_defaulted(servers: dict[str, Server]) -> None:
+    reply = servers["coordinator"].post("/plan_restock", {"days": [DAY], "on_hand": 1.0, "safety_stok": 1000})
+    assert reply.status == 400 and "safety_stok" in reply.text, reply.text
+
+
+def test_a_declared_10_gb_body_is_refused_before_it_is_read(servers: dict[str, Server]) -> None:
+    host, port = servers["agent1"].url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10000000000\r\n\r\n{"
+        )
+        answer = connection.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert time.monotonic() - started < 5
+
+
+def test_openapi_document_is_valid_3_0_and_lists_every_error_answer(servers: dict[str, Server]) -> None:
+    for service, paths in ENDPOINTS.items():
+        document = servers[service].get("/docs.json").body
+        text = json.dumps(document)
+        assert '"exclusiveMinimum": 0' not in text and document["openapi"].startswith("3.0"), service
+        for path in paths:
+            documented = set(document["paths"][path]["post"]["responses"])
+            assert {"200", "400", "413", "415", "503"} <= documented, f"{service}{path}: {documented}"
+
+
+def test_an_agent_down_is_a_503_with_retry_after_and_no_internal_detail(
+    servers: dict[str, Server], fleet: Fleet
+) -> None:
+    fleet.stop("agent1")
+    try:
+        reply = servers["coordinator"].post(
+            "/screen_transaction", ENDPOINTS["coordinator"]["/screen_transaction"]
+        )
+    finally:
+        fleet.start("agent1")
+    assert reply.status == 503 and reply.headers.get("retry-after"), (reply.status, reply.headers)
+    assert "agent1" in reply.text
+    for internal in ("127.0.0.1", "http://", "Error", "Exception"):
+        assert internal not in reply.text, f"{internal!r} in {reply.text}"
