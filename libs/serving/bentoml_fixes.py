@@ -157,6 +157,6 @@ def _client_errors_without_traceback(record: logging.LogRecord) -> bool:
 
 
 def _forbid_unknown_input_fields() -> None:
-    from _bentoml_sdk.io_models import IODescriptor
+    from _bentoml_sdk.io_models import IODescriptor  # pants: no-infer-dep  (inside bentoml)
 
     IODescriptor.model_config["extra"] = "forbid"

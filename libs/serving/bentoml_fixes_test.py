@@ -1,0 +1,73 @@
+"""BentoML's own adaptive batcher and metrics middleware, with the workarounds applied."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+from bentoml._internal.marshal.dispatcher import CorkDispatcher, Optimizer
+
+from libs.serving import bentoml_fixes
+from libs.serving.bentoml_fixes import MAX_BATCH_WAIT_S, UNMATCHED_PATH, metrics_label
+
+bentoml_fixes.apply()
+
+
+class Poisoned(ValueError):
+    pass
+
+
+def _overloaded() -> None:
+    raise RuntimeError("shed")
+
+
+async def _run_batch(requests: list[str]) -> list[object]:
+    calls: list[Sequence[str]] = []
+
+    async def predict(batch: Sequence[str]) -> list[str]:
+        calls.append(tuple(batch))
+        if "bad" in batch:
+            raise Poisoned("one request's rows cannot be predicted")
+        return [f"answer to {item}" for item in batch]
+
+    dispatcher: CorkDispatcher[str, str] = CorkDispatcher(
+        max_latency_in_ms=10_000, max_batch_size=100, fallback=_overloaded, get_batch_size=lambda _: 1
+    )
+    endpoint = dispatcher(predict)
+    results = await asyncio.gather(*(endpoint(item) for item in requests), return_exceptions=True)
+    dispatcher.shutdown()
+    assert any(len(call) > 1 for call in calls), f"never batched, so nothing was tested: {calls}"
+    return list(results)
+
+
+def test_a_failing_batch_is_retried_per_request_and_only_the_bad_one_fails() -> None:
+    requests = [f"r{index}" for index in range(30)]
+    requests[11] = "bad"
+    results = asyncio.run(_run_batch(requests))
+    assert isinstance(results[11], Poisoned)
+    assert [result for index, result in enumerate(results) if index != 11] == [
+        f"answer to {item}" for index, item in enumerate(requests) if index != 11
+    ]
+
+
+def test_the_learned_batching_wait_is_capped() -> None:
+    optimizer = Optimizer(max_latency=25.0)
+    for _ in range(20):  # a burst's backlog: every batch waited two seconds before it ran
+        optimizer.log_outbound(n=10, wait=2.0, duration=0.05)
+    optimizer.trigger_refresh()
+    assert 0 <= optimizer.wait <= MAX_BATCH_WAIT_S
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("/score", "/score"),
+        ("/metrics", "/metrics"),
+        ("/static_content/swagger-ui.css", "/static_content/"),
+        ("/wp-admin/../../etc/passwd", UNMATCHED_PATH),
+        ("/score/", UNMATCHED_PATH),
+    ],
+)
+def test_metrics_labels_come_from_the_services_routes(path: str, label: str) -> None:
+    assert metrics_label(path, ["/score"]) == label
