@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import NoReturn
 
 import pytest
 from bentoml._internal.marshal.dispatcher import CorkDispatcher, Optimizer
@@ -18,7 +19,7 @@ class Poisoned(ValueError):
     pass
 
 
-def _overloaded() -> None:
+def _overloaded() -> NoReturn:
     raise RuntimeError("shed")
 
 
