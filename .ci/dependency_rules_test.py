@@ -17,6 +17,16 @@ SOURCE = Path(__file__).resolve().parent.parent
 LINTED = ["libs::", "agents::", "services::"]
 
 
+def importing(agent: str) -> str:
+    """A module that imports (and uses) `agent`'s model."""
+    return f"import agents.{agent}.model\n\nMODEL = agents.{agent}.model\n"
+
+
+def built_in(resolve: str) -> str:
+    """A BUILD target for bad_import.py in `resolve`: Pants infers imports within one resolve only."""
+    return f'\npython_source(name="bad", source="bad_import.py", resolve="{resolve}")\n'
+
+
 class DependencyRules(unittest.TestCase):
     repo: Path
     scratch: str
@@ -29,7 +39,9 @@ class DependencyRules(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls) -> None:
-        subprocess.run([str(cls.repo / "pants"), "kill-pantsd"], cwd=cls.repo, capture_output=True, check=False)
+        subprocess.run(
+            [str(cls.repo / "pants"), "kill-pantsd"], cwd=cls.repo, capture_output=True, check=False
+        )
         shutil.rmtree(cls.scratch, ignore_errors=True)
 
     def lint(self) -> subprocess.CompletedProcess[str]:
@@ -64,17 +76,16 @@ class DependencyRules(unittest.TestCase):
 
     def test_a_lib_may_not_import_an_agent(self) -> None:
         self.assert_denied(
-            {"libs/settings/bad_import.py": "import agents.agent1.model\n\nMODEL = agents.agent1.model\n"},
+            {"libs/settings/bad_import.py": importing("agent1")},
             rule="libs/BUILD[!//agents/**]",
             offender="libs/settings/bad_import.py@resolve=agent1",
         )
 
     def test_an_agent_may_not_import_another_agent(self) -> None:
-        # Inference stays within one resolve, so the offending module is built in agent1's resolve.
         self.assert_denied(
             {
-                "agents/agent2/bad_import.py": "import agents.agent1.model\n\nMODEL = agents.agent1.model\n",
-                "agents/agent2/BUILD": '\npython_source(name="bad", source="bad_import.py", resolve="agent1")\n',
+                "agents/agent2/bad_import.py": importing("agent1"),
+                "agents/agent2/BUILD": built_in("agent1"),
             },
             rule="agents/BUILD[!//agents/**]",
             offender="agents/agent2:bad",
@@ -83,8 +94,8 @@ class DependencyRules(unittest.TestCase):
     def test_an_agent_service_may_not_import_another_agent(self) -> None:
         self.assert_denied(
             {
-                "services/agent1/bad_import.py": "import agents.agent2.model\n\nMODEL = agents.agent2.model\n",
-                "services/agent1/BUILD": '\npython_source(name="bad", source="bad_import.py", resolve="agent2")\n',
+                "services/agent1/bad_import.py": importing("agent2"),
+                "services/agent1/BUILD": built_in("agent2"),
             },
             rule="services/BUILD[!*]",
             offender="services/agent1:bad",
@@ -93,8 +104,8 @@ class DependencyRules(unittest.TestCase):
     def test_the_coordinator_may_not_import_an_agent(self) -> None:
         self.assert_denied(
             {
-                "services/coordinator/bad_import.py": "import agents.agent3.model\n\nMODEL = agents.agent3.model\n",
-                "services/coordinator/BUILD": '\npython_source(name="bad", source="bad_import.py", resolve="agent3")\n',
+                "services/coordinator/bad_import.py": importing("agent3"),
+                "services/coordinator/BUILD": built_in("agent3"),
             },
             rule="services/BUILD[!*]",
             offender="services/coordinator:bad",

@@ -23,7 +23,7 @@ from pants.option.subsystem import Subsystem
 class DependencyRules(Subsystem):
     options_scope = "dependency-rules"
     name = "dependency-rules"
-    help = "Checks every target's dependencies against the `__dependencies_rules__` of its BUILD files."
+    help = "Checks every target's dependencies against the `__dependencies_rules__` in BUILD files."
 
     skip = SkipOption("lint")
 
@@ -45,7 +45,9 @@ class DependencyRulesRequest(LintTargetsRequest):
 async def check_dependency_rules(request: DependencyRulesRequest.Batch) -> LintResult:
     try:
         # Resolving a target's dependencies applies the rules and raises on a denied one.
-        await MultiGet(Get(Addresses, DependenciesRequest(field_set.dependencies)) for field_set in request.elements)
+        await MultiGet(
+            Get(Addresses, DependenciesRequest(field_set.dependencies)) for field_set in request.elements
+        )
     except DependencyRuleActionDeniedError as denied:
         return LintResult(1, "", f"{denied}\n", request.tool_name, request.partition_metadata.description)
     return LintResult(
