@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tools.testreports.skipped import Skip, main, skips_under, summary
 
 
@@ -84,7 +86,7 @@ def test_a_module_skipped_whole_is_listed(tmp_path: Path) -> None:
     assert "whole_test" in skips[0].test
 
 
-def test_a_run_without_skips_prints_nothing(tmp_path: Path, capsys) -> None:
+def test_a_run_without_skips_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest_report(tmp_path, "green_test", "def test_runs():\n    pass\n")
     assert main([str(tmp_path / "reports")]) == 0
     assert capsys.readouterr().err == ""
