@@ -76,7 +76,8 @@ def test_missing_pants_version_is_reported(buildroot: Path, tmp_path: Path) -> N
 # Stands in for Pants in a prepared cache: prints the tool settings the script hands to Pants.
 FAKE_PANTS = """
 import json, os
-print(json.dumps({key: value for key, value in os.environ.items() if key.startswith(("PANTS_SHELLCHECK", "PANTS_SHFMT"))}))
+tools = ("PANTS_SHELLCHECK", "PANTS_SHFMT")
+print(json.dumps({key: value for key, value in os.environ.items() if key.startswith(tools)}))
 """
 
 
