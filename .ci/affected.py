@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--since", required=True, help="base ref, e.g. origin/main or HEAD~1")
     parser.add_argument("--json", action="store_true", help="print JSON for CI")
-    parser.add_argument("--json-file", type=Path, help="also write the JSON to this file (one Pants run for both)")
+    parser.add_argument(
+        "--json-file", type=Path, help="also write the JSON to this file (one Pants run for both)"
+    )
     args = parser.parse_args(argv)
     pants = [str(ROOT / "pants"), *os.environ.get("MLOPS_AFFECTED_PANTS_ARGS", "").split()]
     result = affected(args.since, pants=pants)

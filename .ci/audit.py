@@ -98,7 +98,9 @@ def load_ignores(today: datetime.date) -> list[dict[str, object]]:
 
 def ignored(finding: Finding, entries: list[dict[str, object]]) -> bool:
     for entry in entries:
-        resolves_allowed = entry.get("resolves")
+        resolves_allowed = entry.get("resolves") or []
+        if not isinstance(resolves_allowed, list):
+            raise SystemExit(f"{IGNORE_FILE.name}: {entry['id']}: resolves must be a list of resolve names")
         if entry["id"] in finding.ids() and (not resolves_allowed or finding.resolve in resolves_allowed):
             return True
     return False

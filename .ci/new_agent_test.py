@@ -36,13 +36,17 @@ TELEMETRY_OFF = {
 }
 
 
-def run(repo: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    repo: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     started = time.monotonic()
     result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, check=False)
     if args[0] != "git":
         print(f"  [{time.monotonic() - started:5.1f}s] {' '.join(args)[:120]}", file=sys.stderr)
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -79,7 +83,9 @@ class NewAgent(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls) -> None:
-        subprocess.run([str(cls.repo / "pants"), "kill-pantsd"], cwd=cls.repo, capture_output=True, check=False)
+        subprocess.run(
+            [str(cls.repo / "pants"), "kill-pantsd"], cwd=cls.repo, capture_output=True, check=False
+        )
         shutil.rmtree(cls.scratch, ignore_errors=True)
 
     def pants(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -139,7 +145,9 @@ class NewAgent(unittest.TestCase):
             model.write_text(model.read_text() + "\n# touched\n")
             run(self.repo, "git", "commit", "-qam", "touch the model")
             report = json.loads(
-                run(self.repo, sys.executable, ".ci/affected.py", "--since", "HEAD~1", "--json", env=self.env).stdout
+                run(
+                    self.repo, sys.executable, ".ci/affected.py", "--since", "HEAD~1", "--json", env=self.env
+                ).stdout
             )
             run(self.repo, "git", "reset", "-q", "--hard", "HEAD~1")
             self.assertIn(f"agents/{NAME}/model_test.py:tests", report["tests"])
@@ -149,7 +157,9 @@ class NewAgent(unittest.TestCase):
             self.assertEqual(report["images"], [f"agents/{NAME}:image"])
 
         if os.environ.get("MLOPS_IMAGE_TEST") != "1":
-            print("  image build skipped: set MLOPS_IMAGE_TEST=1 after `source .ci/docker-up`", file=sys.stderr)
+            print(
+                "  image build skipped: set MLOPS_IMAGE_TEST=1 after `source .ci/docker-up`", file=sys.stderr
+            )
             return
         with self.subTest("the image builds with the champion and the model card"):
             base = os.environ.get("BASE_IMAGE", "python:3.11-slim")
@@ -161,6 +171,7 @@ class NewAgent(unittest.TestCase):
             )
             entrypoint = ("--entrypoint", "/app/venv/bin/python")
             run(self.repo, "docker", "run", "--rm", *entrypoint, image, "-c", check, env=self.env)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tools_venv import tools_bin
@@ -94,10 +95,10 @@ def sbom(address: str, out: Path) -> Path:
     return target
 
 
-def check_against_image(repository: str, document: dict[str, object], target: Path) -> None:
+def check_against_image(repository: str, document: dict[str, Any], target: Path) -> None:
     components = {
         canonical(str(component["name"])): str(component.get("version", ""))
-        for component in document.get("components", [])  # type: ignore[union-attr]
+        for component in document.get("components", [])
     }
     listed = run(
         [

@@ -58,7 +58,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 def truthy(value: Any) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return False
-    return value not in (None, False, 0, "") or isinstance(value, (dict, list))
+    return value not in (None, False, 0, "") or isinstance(value, dict | list)
 
 
 def _number(value: Any) -> float:
@@ -66,7 +66,7 @@ def _number(value: Any) -> float:
         return 0.0
     if isinstance(value, bool):
         return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
+    if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
         try:
@@ -77,13 +77,13 @@ def _number(value: Any) -> float:
 
 
 def _equal(left: Any, right: Any) -> bool:
-    if type(left) is type(right) or (isinstance(left, (int, float)) and isinstance(right, (int, float))):
+    if type(left) is type(right) or (isinstance(left, int | float) and isinstance(right, int | float)):
         if isinstance(left, str):
             return left.lower() == right.lower()
-        if isinstance(left, (dict, list)):
+        if isinstance(left, dict | list):
             return left is right
         return bool(left == right)
-    if isinstance(left, (dict, list)) or isinstance(right, (dict, list)):
+    if isinstance(left, dict | list) or isinstance(right, dict | list):
         return False
     return _number(left) == _number(right)
 
@@ -103,7 +103,7 @@ def to_string(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, (dict, list)):
+    if isinstance(value, dict | list):
         return json.dumps(value, indent=2)
     return str(value)
 
@@ -236,7 +236,7 @@ def _property(value: Any, name: Any) -> Any:
             if str(key).lower() == str(name).lower():
                 return item
         return None
-    if isinstance(value, list) and isinstance(name, (int, float)):
+    if isinstance(value, list) and isinstance(name, int | float):
         index = int(name)
         return value[index] if 0 <= index < len(value) else None
     return None

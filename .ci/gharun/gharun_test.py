@@ -1,6 +1,6 @@
 """The workflow runner's parts that need no machine: expressions, GitHub's files, refusals.
 
-    python3 -m unittest discover -s .ci/gharun -p '*_test.py'     (run by .ci/run)
+python3 -m unittest discover -s .ci/gharun -p '*_test.py'     (run by .ci/run)
 """
 
 from __future__ import annotations
