@@ -7,9 +7,9 @@ after ``register``; after a rollback (``libs/tracking:cli -- rollback``) rerun i
 
 from __future__ import annotations
 
+from libs.modelfiles.bundle import champion_dir, write_champion
 from libs.pipeline.context import StageContext
 from libs.pipeline.registration import load_champion
-from libs.modelfiles.bundle import champion_dir, write_champion
 
 
 def export_champion(ctx: StageContext, model_name: str) -> None:
