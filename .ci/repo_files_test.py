@@ -1,12 +1,14 @@
-"""The files a fork relies on besides the code: LICENSE, CODEOWNERS and the Dependabot configuration.
-Each check reads the repository as it is, so a new agent folder or requirements file that the files
-do not cover fails here with the line to add.
+"""The files a fork relies on besides the code: LICENSE, CODEOWNERS, the Dependabot configuration and
+the devcontainer. Each check reads the repository as it is, so a new agent folder or requirements
+file that the files do not cover fails here with the line to add, and the devcontainer cannot drift
+from the README, the ports the services use or the Pythons Pants needs.
 
     python3 .ci/repo_files_test.py      (run by .ci/run; standard library and PyYAML)
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import unittest
@@ -101,6 +103,48 @@ class Dependabot(unittest.TestCase):
         for entry in self.config["updates"]:
             with self.subTest(f"{entry['package-ecosystem']} {entry['directory']}"):
                 self.assertIn(entry["schedule"]["interval"], {"daily", "weekly", "monthly"})
+
+
+class DevContainer(unittest.TestCase):
+    """No container runtime here: the file is checked against what it must agree with."""
+
+    def setUp(self) -> None:
+        # Plain JSON (devcontainer.json also allows comments; this one has none, so any JSON tool reads it).
+        self.config = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text(encoding="utf-8"))
+        self.python = self.config["features"]["ghcr.io/devcontainers/features/python:1"]
+
+    def test_cpython_3_11_for_the_code_and_3_9_for_pants(self) -> None:
+        constraint = re.search(
+            r'interpreter_constraints = \["CPython==(\d+\.\d+)\.\*"\]', (ROOT / "pants.toml").read_text()
+        )
+        assert constraint is not None
+        self.assertEqual(self.python["version"], constraint.group(1))
+        pants_python = self.config["containerEnv"]["PANTS_BOOTSTRAP_PYTHON"]
+        self.assertRegex(self.python["additionalVersions"], r"^3\.9\.\d+$")
+        self.assertEqual(pants_python, f"/usr/local/python/{self.python['additionalVersions']}/bin/python3.9")
+
+    def test_docker_in_docker_for_the_image_builds(self) -> None:
+        self.assertTrue(any("/docker-in-docker:" in feature for feature in self.config["features"]))
+
+    def test_forwarded_ports_are_the_services_and_the_mlflow_ui(self) -> None:
+        lifecycle = (ROOT / "lifecycle").read_text(encoding="utf-8")
+        ports = {int(port) for port in re.findall(r"\bport=(\d+)", lifecycle)}
+        ports |= {int(port) for port in re.findall(r":Coordinator (\d+)", lifecycle)}
+        ports |= {int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)", lifecycle)}
+        self.assertEqual(len(ports), 5, ports)  # three agents, the coordinator, the MLflow UI
+        self.assertEqual(set(self.config["forwardPorts"]), ports)
+        self.assertEqual({int(port) for port in self.config["portsAttributes"]}, ports)
+
+    def test_its_commands_are_the_readmes(self) -> None:
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        commands = [command.strip() for command in self.config["postCreateCommand"].split("&&")]
+        self.assertIn("./pants --version", commands)
+        for command in commands:
+            with self.subTest(command):
+                found = re.search(rf"(?m)^{re.escape(command)}(\s|$)", readme)
+                self.assertTrue(found, f"README.md has no line starting with `{command}`")
+        tool = self.python["toolsToInstall"]
+        self.assertIn(tool, readme, "the devcontainer's pre-commit is not the version README.md names")
 
 
 if __name__ == "__main__":
