@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import re
 import sys
 import tempfile
 import unittest
@@ -157,6 +158,21 @@ class RepositoryWorkflows(unittest.TestCase):
                     for step in job["steps"]:
                         if "uses" in step:
                             action_for(step["uses"])
+
+    def test_every_action_is_pinned_by_commit_sha_with_its_tag_in_a_comment(self) -> None:
+        # A tag can be moved to other code; a full SHA cannot. The comment keeps the version readable and
+        # is what Dependabot rewrites along with the SHA.
+        pinned = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+        for path in sorted(WORKFLOWS.glob("*.yaml")):
+            workflow = load(path)
+            lines = workflow.text.splitlines()
+            steps = [step for job in workflow.jobs.values() for step in job["steps"] if "uses" in step]
+            self.assertTrue(steps, f"{path.name} uses no action: this check would check nothing")
+            for step in steps:
+                with self.subTest(workflow.where(step, "uses:")):
+                    line = int(workflow.where(step, "uses:").rsplit(":", 1)[1])
+                    self.assertRegex(lines[line - 1], pinned)
+                    self.assertIn(step["uses"], lines[line - 1])
 
     def test_refusals_name_the_file_and_line(self) -> None:
         workflow = load(WORKFLOWS / "pull-request.yaml")
