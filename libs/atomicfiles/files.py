@@ -3,7 +3,8 @@
 Every writer writes a hidden temporary file in the destination's own folder (so the final rename never
 crosses a filesystem), fsyncs it, then ``os.replace``-s it over the destination. If anything fails the
 temporary file is removed and whatever was at the destination is untouched. Only the standard
-library and numpy, so serving images can write atomically without the data stack.
+library (numpy values are written as plain JSON when numpy is loaded), so every image can write
+atomically without the data stack.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 
 @contextlib.contextmanager
@@ -65,9 +65,11 @@ def atomic_write_json(obj: Any, path: Path) -> Path:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
+    # A numpy value exists only once numpy is imported, so a process without it never loads it here.
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
+    if numpy is not None and isinstance(value, numpy.ndarray):
         return value.tolist()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
