@@ -1,12 +1,11 @@
-"""`./pants run :new-agent` end to end, in a temporary git copy of this tree: the refusals change
-nothing; a created agent passes its lint and tests, trains on tiny data with `dvc repro`, gets a
-champion through the gate, is reported by `.ci/affected.py`, and (MLOPS_IMAGE_TEST=1, after
-`source .ci/docker-up`) packages as an image.
+"""`./pants run :new-agent` end to end for every kind, in a temporary git copy of this tree: the
+refusals change nothing; an agent of each kind (anomaly, classifier, regressor) passes its lint,
+type checks and tests (served for real: a request answered and logged where its monitor reads it),
+trains on tiny data with `dvc repro`, gets a champion through the gate; `.ci/affected.py` reports
+only the agent a change touches; and (MLOPS_IMAGE_TEST=1, after `source .ci/docker-up`) one of them
+packages as an image.
 
     python3 .ci/new_agent_test.py      (run by .ci/run; standard library only)
-
-MLOPS_NEW_AGENT_KIND picks the kind created (default: classifier); each kind's templates are
-also rendered and compiled by tools/new_agent's unit tests.
 """
 
 from __future__ import annotations
@@ -23,9 +22,15 @@ import unittest
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parent.parent
-NAME = "scaffolded"
-KIND = os.environ.get("MLOPS_NEW_AGENT_KIND", "classifier")
-MODEL = f"{NAME}-{KIND}"
+# One agent of every kind; the first is the one changed, reported and packaged.
+AGENTS = {"scaffolded": "classifier", "new_sentinel": "anomaly", "new_forecaster": "regressor"}
+NAME, KIND = next(iter(AGENTS.items()))
+
+
+def model_name(name: str, kind: str) -> str:
+    return f"{name.replace('_', '-')}-{kind}"
+
+
 # The tiny world of tests/pipelines/workspace.py: seconds to generate and train on.
 TINY_WORLD = {"seed": "7", "n_customers": "300", "n_transactions": "12000", "n_days": "240"}
 TELEMETRY_OFF = {
@@ -106,38 +111,45 @@ class NewAgent(unittest.TestCase):
         self.assertEqual((self.git_status(), run(self.repo, "git", "diff").stdout), before)
         return result
 
+    def assert_champion(self, name: str, model: str) -> None:
+        decision = json.loads((self.repo / f"data/{name}/registration.json").read_text())
+        self.assertTrue(decision["promoted"], decision)
+        metrics = json.loads((self.repo / f"data/{name}/metrics.json").read_text())
+        self.assertIn("baseline", metrics)
+        with sqlite3.connect(self.repo / ".local" / "mlflow.db") as db:
+            aliases = db.execute(
+                "SELECT alias, version FROM registered_model_aliases WHERE name = ?", (model,)
+            ).fetchall()
+        self.assertEqual(aliases, [("champion", int(decision["challenger_version"]))])
+        exported = json.loads((self.repo / f"agents/{name}/champion/champion.json").read_text())
+        self.assertEqual(exported["model_name"], model)
+
     def test_new_agent_end_to_end(self) -> None:
         with self.subTest("refusals change nothing"):
             for bad in ("Fraud", "fraud-scorer", "class", "1st", "agent1", "serving", "coordinator", "data"):
                 self.refused(bad, "--kind", KIND)
             self.assertEqual(self.git_status(), "")
 
-        self.pants("--no-pantsd", "run", ":new-agent", "--", NAME, "--kind", KIND)
+        for name, kind in AGENTS.items():
+            self.pants("--no-pantsd", "run", ":new-agent", "--", name, "--kind", kind)
         with self.subTest("the existing name is refused"):
             self.refused(NAME, "--kind", KIND, through_pants=True)
         run(self.repo, "git", "add", "-A")
-        run(self.repo, "git", "commit", "-qm", f"new agent {NAME}")
+        run(self.repo, "git", "commit", "-qm", "new agents of every kind")
 
         with self.subTest("BUILD files in step, lint, type checks and tests pass"):
             self.pants("tailor", "--check", "::")
-            self.pants("lint", "check", "test", f"agents/{NAME}::", f"services/{NAME}::")
+            folders = [f"{top}/{name}::" for name in AGENTS for top in ("agents", "services")]
+            self.pants("lint", "check", "test", *folders)
 
-        with self.subTest("dvc repro trains on tiny data and a champion is registered"):
+        with self.subTest("dvc repro trains each on tiny data and a champion is registered"):
             set_params(self.repo / "pipelines/data/params.yaml", "data", TINY_WORLD)
-            self.pants("package", "libs/datagen:generate", f"agents/{NAME}:pipeline")
+            self.pants("package", "libs/datagen:generate", *(f"agents/{name}:pipeline" for name in AGENTS))
             dvc_env = {**self.env, "MLOPS_STAGE_PEX_DIR": str(self.repo / "dist")}
-            run(self.repo, "./pants", "run", ":dvc", "--", "repro", f"pipelines/{NAME}/dvc.yaml", env=dvc_env)
-            decision = json.loads((self.repo / f"data/{NAME}/registration.json").read_text())
-            self.assertTrue(decision["promoted"], decision)
-            metrics = json.loads((self.repo / f"data/{NAME}/metrics.json").read_text())
-            self.assertIn("baseline", metrics)
-            with sqlite3.connect(self.repo / ".local" / "mlflow.db") as db:
-                aliases = db.execute(
-                    "SELECT alias, version FROM registered_model_aliases WHERE name = ?", (MODEL,)
-                ).fetchall()
-            self.assertEqual(aliases, [("champion", int(decision["challenger_version"]))])
-            exported = json.loads((self.repo / f"agents/{NAME}/champion/champion.json").read_text())
-            self.assertEqual(exported["model_name"], MODEL)
+            pipelines = [f"pipelines/{name}/dvc.yaml" for name in AGENTS]
+            run(self.repo, "./pants", "run", ":dvc", "--", "repro", *pipelines, env=dvc_env)
+            for name, kind in AGENTS.items():
+                self.assert_champion(name, model_name(name, kind))
             run(self.repo, "git", "checkout", "--", "pipelines/data/params.yaml")
 
         with self.subTest("affected-only CI reports the new agent after a change to its code"):
@@ -152,7 +164,14 @@ class NewAgent(unittest.TestCase):
             run(self.repo, "git", "reset", "-q", "--hard", "HEAD~1")
             self.assertIn(f"agents/{NAME}/model_test.py:tests", report["tests"])
             self.assertIn(f"services/{NAME}/service_test.py:tests", report["tests"])
-            self.assertFalse([test for test in report["tests"] if "/agent1" in test or "/agent2" in test])
+            others = [
+                test
+                for test in report["tests"]
+                if any(f"/{name}/" in test for name in AGENTS if name != NAME)
+            ]
+            self.assertFalse(
+                [test for test in report["tests"] if "/agent1" in test or "/agent2" in test] + others
+            )
             self.assertEqual(report["pipelines"], [f"pipelines/{NAME}/dvc.yaml"])
             self.assertEqual(report["images"], [f"agents/{NAME}:image"])
 
