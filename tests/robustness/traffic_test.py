@@ -127,7 +127,7 @@ def _process_group_rss_mb(leader: int) -> float:
 
 def _endpoint_labels(server: Server) -> set[str]:
     text = str(server.get("/metrics").body)
-    return {part.split('"')[1] for part in text.split('endpoint="')[1:]} | set()
+    return {part.split('"', 1)[0] for part in text.split('endpoint="')[1:]}
 
 
 def test_thousands_of_unknown_urls_leave_metrics_and_memory_bounded(servers: dict[str, Server]) -> None:
@@ -196,25 +196,30 @@ def test_rejections_cost_a_bounded_answer_and_a_bounded_log_line(
 
 
 def test_lone_requests_are_not_held_after_a_burst(servers: dict[str, Server]) -> None:
-    """The batcher learned to wait as long as a burst's backlog and held lone requests up to 2 s."""
+    """The batcher learned to wait as long as a burst's backlog and held every lone request 0.2-2 s.
+
+    A held request is slow every time, so the lower quartile shows it; a busy machine's scheduling
+    spikes (hundreds of ms now and then, before a burst as after) only move the upper quantiles."""
     server, body = servers["agent2"], ENDPOINTS["agent2"]["/forecast"]
 
-    def lone_median_s() -> float:
+    def lone_quartile_s() -> float:
         timings = []
-        for _ in range(15):
+        for _ in range(30):
             started = time.perf_counter()
             assert server.post("/forecast", body).status == 200
             timings.append(time.perf_counter() - started)
             time.sleep(0.05)
-        return statistics.median(timings)
+        return statistics.quantiles(timings, n=4)[0]
 
-    before = lone_median_s()
+    before = lone_quartile_s()
     for _ in range(5):
         assert _statuses(_together(64, lambda _: server.post("/forecast", body))) == {200: 64}
     time.sleep(6)  # past BentoML's 5 s refresh of the learned parameters
-    after = lone_median_s()
-    print(f"lone /forecast median: {before * 1000:.1f} ms before the burst, {after * 1000:.1f} ms after")
-    assert after < 3 * before + 0.05, f"{after * 1000:.0f} ms after the burst, {before * 1000:.0f} ms before"
+    after = lone_quartile_s()
+    print(
+        f"lone /forecast lower quartile: {before * 1000:.1f} ms before the bursts, {after * 1000:.1f} ms after"
+    )
+    assert after < 3 * before + 0.05, f"{after * 1000:.0f} ms after the bursts, {before * 1000:.0f} ms before"
 
 
 NOT_JSON = {
