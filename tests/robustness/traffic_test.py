@@ -216,9 +216,7 @@ def test_lone_requests_are_not_held_after_a_burst(servers: dict[str, Server]) ->
         assert _statuses(_together(64, lambda _: server.post("/forecast", body))) == {200: 64}
     time.sleep(6)  # past BentoML's 5 s refresh of the learned parameters
     after = lone_quartile_s()
-    print(
-        f"lone /forecast lower quartile: {before * 1000:.1f} ms before bursts, {after * 1000:.1f} ms after"
-    )
+    print(f"lone /forecast lower quartile: {before * 1000:.1f} ms before bursts, {after * 1000:.1f} ms after")
     assert after < 3 * before + 0.05, f"{after * 1000:.0f} ms after the bursts, {before * 1000:.0f} ms before"
 
 
