@@ -137,6 +137,9 @@ class NewAgent(unittest.TestCase):
         run(self.repo, "git", "add", "-A")
         run(self.repo, "git", "commit", "-qm", "new agents of every kind")
 
+        with self.subTest("each new agent's folders have code owners"):
+            run(self.repo, sys.executable, ".ci/repo_files_test.py", env=self.env)
+
         with self.subTest("BUILD files in step, lint, type checks and tests pass"):
             self.pants("tailor", "--check", "::")
             folders = [f"{top}/{name}::" for name in AGENTS for top in ("agents", "services")]

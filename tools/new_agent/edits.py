@@ -13,6 +13,7 @@ import re
 
 MACROS = "pants-plugins/macros.py"
 PANTS_TOML = "pants.toml"
+CODEOWNERS = ".github/CODEOWNERS"
 LOCK_DIR = "3rdparty/python"
 _RESOLVES_TUPLE = re.compile(r"^AGENT_RESOLVES = \(\n(?P<body>(?:    \"[^\"\n]+\",\n)*)\)$", re.MULTILINE)
 _RESOLVES_TABLE = re.compile(r"^\[python\.resolves\]\n", re.MULTILINE)
@@ -70,3 +71,16 @@ def copied_lockfile(lockfile: str, *, source: str, name: str) -> str:
     if hint not in lockfile:
         raise RepositoryShapeError(f"{LOCK_DIR}/{source}.lock has no Pants lockfile header")
     return lockfile.replace(hint, f"generate-lockfiles --resolve={name}\n", 1)
+
+
+def add_to_codeowners(codeowners: str, name: str) -> str:
+    """The agent's three folders, owned by its own (placeholder) team, after the last agent's lines."""
+    lines = codeowners.splitlines(keepends=True)
+    agent_lines = [index for index, line in enumerate(lines) if re.match(r"^/pipelines/[^/\s]+/\s+@", line)]
+    shared = [index for index, line in enumerate(lines) if line.startswith("/services/coordinator/")]
+    if not agent_lines or not shared:
+        raise RepositoryShapeError(f"{CODEOWNERS} has no agent block (a /pipelines/<agent>/ line) to follow")
+    owner = f"@YOUR-ORG/{name}-owners"
+    block = [f"/{top}/{name}/".ljust(24) + f"{owner}\n" for top in ("agents", "services", "pipelines")]
+    at = max(index for index in agent_lines if index < shared[0]) + 1
+    return "".join([*lines[:at], "\n", *block, *lines[at:]])

@@ -2,6 +2,7 @@ import pytest
 
 from tools.new_agent.edits import (
     RepositoryShapeError,
+    add_to_codeowners,
     add_to_macros,
     add_to_pants_toml,
     agent_resolves,
@@ -40,3 +41,16 @@ def test_copied_lockfile_names_its_own_resolve() -> None:
     assert copied_lockfile(lock, source="agent1", name="fraud") == (
         "//    ./pants generate-lockfiles --resolve=fraud\n// rest\n{}\n"
     )
+
+
+def test_a_new_agent_gets_its_codeowners_lines_after_the_last_agents() -> None:
+    codeowners = (
+        "*  @YOUR-ORG/platform\n\n/agents/agent1/         @YOUR-ORG/agent1-owners\n"
+        "/pipelines/agent1/      @YOUR-ORG/agent1-owners\n\n/services/coordinator/  @YOUR-ORG/platform\n"
+    )
+    edited = add_to_codeowners(codeowners, "fraud")
+    assert edited.index("/pipelines/fraud/") < edited.index("/services/coordinator/")
+    owned = [line.split() for line in edited.splitlines() if "fraud" in line]
+    assert owned == [
+        [f"/{top}/fraud/", "@YOUR-ORG/fraud-owners"] for top in ("agents", "services", "pipelines")
+    ]

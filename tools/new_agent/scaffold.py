@@ -34,5 +34,6 @@ def plan(root: Path, name: str, kind: str, *, like: str | None = None) -> Change
         edited={
             edits.MACROS: edits.add_to_macros(macros, name),
             edits.PANTS_TOML: edits.add_to_pants_toml(pants_toml, name, after=agents[-1]),
+            edits.CODEOWNERS: edits.add_to_codeowners(_read(root, edits.CODEOWNERS), name),
         },
     )
