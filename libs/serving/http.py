@@ -3,7 +3,8 @@
 ``http_service`` wraps ``bentoml.service`` with the project's request timeout, worker count and
 host (from ``libs.settings``) and installs the request guards (body size, JSON only, bounded error
 bodies, ``Retry-After``: ``libs.serving.guards``), a valid OpenAPI document
-(``libs.serving.openapi``) and the workarounds for BentoML behaviours that let one client's traffic
+(``libs.serving.openapi``), a docs page that loads nothing from third parties
+(``libs.serving.docs_page``) and the workarounds for BentoML behaviours that let one client's traffic
 hurt others (``libs.serving.bentoml_fixes``). Agents and the coordinator use it alike; it needs
 BentoML and the standard library only, so the coordinator ships no model code.
 """
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import bentoml
 
 from libs.serving import bentoml_fixes
+from libs.serving.docs_page import LocalDocsPage
 from libs.serving.guards import BoundedErrors, JsonOnly, RetryAfter
 from libs.serving.limits import BodySizeLimit
 from libs.serving.openapi import DocumentedErrors
@@ -23,7 +25,7 @@ from libs.settings import Settings
 
 REQUEST_TIMEOUT_S = 30
 # Outermost first: an oversized or non-JSON body is refused before anything else reads it.
-GUARDS = (BodySizeLimit, JsonOnly, RetryAfter, BoundedErrors, DocumentedErrors)
+GUARDS = (BodySizeLimit, JsonOnly, RetryAfter, BoundedErrors, DocumentedErrors, LocalDocsPage)
 
 S = TypeVar("S")
 

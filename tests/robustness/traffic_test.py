@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import socket
 import statistics
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -294,3 +296,18 @@ def test_an_agent_down_is_a_503_with_retry_after_and_no_internal_detail(
     assert "agent1" in reply.text
     for internal in ("127.0.0.1", "http://", "Error", "Exception"):
         assert internal not in reply.text, f"{internal!r} in {reply.text}"
+
+
+def test_the_docs_page_loads_nothing_from_third_parties(servers: dict[str, Server]) -> None:
+    """BentoML's Swagger page embedded Google Tag Manager; it is cut out, and the page's
+    Content-Security-Policy keeps the browser on the service's own origin."""
+    for service, server in servers.items():
+        request = urllib.request.Request(server.url + "/")  # noqa: S310  loopback http only
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  loopback http only
+            page = response.read().decode()
+            policy = response.headers.get("content-security-policy", "")
+        assert "swagger-ui" in page, service
+        assert "googletagmanager" not in page, service
+        loaded = re.findall(r'<(?:script|iframe|img|link)[^>]*(?:src|href)="([^"]+)"', page)
+        assert loaded and all(not re.match(r"^(https?:)?//", url) for url in loaded), (service, loaded)
+        assert "default-src 'self'" in policy, (service, policy)
