@@ -80,7 +80,7 @@ def add_to_codeowners(codeowners: str, name: str) -> str:
     shared = [index for index, line in enumerate(lines) if line.startswith("/services/coordinator/")]
     if not agent_lines or not shared:
         raise RepositoryShapeError(f"{CODEOWNERS} has no agent block (a /pipelines/<agent>/ line) to follow")
-    owner = f"@YOUR-ORG/{name}-owners"
-    block = [f"/{top}/{name}/".ljust(24) + f"{owner}\n" for top in ("agents", "services", "pipelines")]
+    owner = f"@YOUR-ORG/{name.replace('_', '-')}-owners"  # team slugs use hyphens
+    block = [f"{f'/{top}/{name}/':<23} {owner}\n" for top in ("agents", "services", "pipelines")]
     at = max(index for index in agent_lines if index < shared[0]) + 1
     return "".join([*lines[:at], "\n", *block, *lines[at:]])

@@ -49,6 +49,8 @@ def test_a_new_agent_gets_its_codeowners_lines_after_the_last_agents() -> None:
         "/pipelines/agent1/      @YOUR-ORG/agent1-owners\n\n/services/coordinator/  @YOUR-ORG/platform\n"
     )
     edited = add_to_codeowners(codeowners, "fraud")
+    long_name = add_to_codeowners(codeowners, "a_long_agent_name")
+    assert "/pipelines/a_long_agent_name/ @YOUR-ORG/a-long-agent-name-owners" in long_name
     assert edited.index("/pipelines/fraud/") < edited.index("/services/coordinator/")
     owned = [line.split() for line in edited.splitlines() if "fraud" in line]
     assert owned == [
