@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from tests.pipelines.import_closure import SourceTree
+from libs.codeclosure import SourceTree
 
 STAGE_RUNNER = "pipelines/stage"
 ENTRY_POINT = "__main__.py"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipelines.import_closure import SourceTree
+from libs.codeclosure import SourceTree
 from tests.pipelines.stage_deps import DvcIgnore, Stage, absent_code_deps, missing_deps, parse_stages
 from tools.new_agent.render import KIND_TITLES, Names, render
 
@@ -23,20 +23,17 @@ SCAFFOLDED = "scaffolded_agent"
 def disk_tree(overlay: Mapping[str, str] | None = None) -> SourceTree:
     """The sandbox's files (what the pipeline-inputs targets bring), plus rendered ones not on disk."""
     extra = dict(overlay or {})
+    disk = SourceTree.on_disk(Path.cwd())
 
     def read(path: str) -> str | None:
-        if path in extra:
-            return extra[path]
-        file = Path(path)
-        return file.read_text(encoding="utf-8") if file.is_file() else None
+        return extra[path] if path in extra else disk.read(path)
 
     def list_dir(folder: str) -> list[str]:
-        on_disk = [path.as_posix() for path in Path(folder).glob("*") if path.is_file()]
         rendered = [path for path in extra if path.rsplit("/", 1)[0] == folder]
-        return sorted({*on_disk, *rendered})
+        return sorted({*disk.list_dir(folder), *rendered})
 
     def is_dir(folder: str) -> bool:
-        return Path(folder).is_dir() or any(path.startswith(f"{folder}/") for path in extra)
+        return disk.is_dir(folder) or any(path.startswith(f"{folder}/") for path in extra)
 
     return SourceTree(read=read, list_dir=list_dir, is_dir=is_dir)
 

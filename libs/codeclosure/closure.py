@@ -1,9 +1,9 @@
-"""The first-party files a Python program loads, read from its import statements with ``ast``.
+"""The first-party files a Python module loads, read from its import statements with ``ast``.
 
 Pants infers a program's dependencies the same way (from its imports, plus the resources a BUILD
 file names), so this is the closure `./pants dependencies --transitive` reports for the program's
-own files. It is computed here, not asked of Pants, because it has to run inside a test sandbox,
-where there is no repository for Pants to read and a nested Pants run would take minutes.
+own files. It is computed here rather than asked of Pants because it must also work where Pants
+cannot run: inside a test sandbox, and inside a packaged pipeline program logging a model.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 FIRST_PARTY = ("agents", "libs")
 # Files beside a module that it reads at run time: the agents' SQL (their `resources(name="sql")`).
-RESOURCE_SUFFIXES = (".sql",)
+SQL_RESOURCES = (".sql",)
 
 Reader = Callable[[str], "str | None"]  # repository-relative path -> text, None when absent
 Lister = Callable[[str], list[str]]  # repository-relative folder -> its files' paths
@@ -28,7 +29,7 @@ class Closure:
     unresolved: set[str] = field(default_factory=set)
 
 
-def _is_first_party(module: str) -> bool:
+def is_first_party(module: str) -> bool:
     return module.split(".", 1)[0] in FIRST_PARTY
 
 
@@ -59,6 +60,20 @@ class SourceTree:
     list_dir: Lister
     is_dir: FolderTest
 
+    @classmethod
+    def on_disk(cls, root: Path) -> SourceTree:
+        """The files under ``root``, addressed by paths relative to it."""
+
+        def read(path: str) -> str | None:
+            file = root / path
+            return file.read_text(encoding="utf-8") if file.is_file() else None
+
+        def list_dir(folder: str) -> list[str]:
+            found = (root / folder).glob("*") if (root / folder).is_dir() else []
+            return sorted(path.relative_to(root).as_posix() for path in found if path.is_file())
+
+        return cls(read=read, list_dir=list_dir, is_dir=lambda folder: (root / folder).is_dir())
+
     def module_file(self, module: str) -> str | None:
         """The file a module loads from; a namespace package (a folder without __init__) has none."""
         path = module.replace(".", "/")
@@ -70,8 +85,9 @@ class SourceTree:
     def is_namespace_package(self, module: str) -> bool:
         return self.is_dir(module.replace(".", "/"))
 
-    def closure(self, entry: str) -> Closure:
-        """Files loaded by running ``entry``: its modules, their packages' __init__ files, resources."""
+    def closure(self, entry: str, *, resources: tuple[str, ...] = SQL_RESOURCES) -> Closure:
+        """Files loaded by running ``entry``: its modules, their packages' __init__ files, and the
+        files beside each module whose names end with one of ``resources``."""
         result = Closure()
         pending = [entry]
         while pending:
@@ -83,11 +99,22 @@ class SourceTree:
                 result.unresolved.add(path)
                 continue
             result.files.add(path)
-            folder = path.rsplit("/", 1)[0]
-            result.files.update(name for name in self.list_dir(folder) if name.endswith(RESOURCE_SUFFIXES))
+            if resources:
+                folder = path.rsplit("/", 1)[0]
+                result.files.update(name for name in self.list_dir(folder) if name.endswith(resources))
             for module in _imported_modules(ast.parse(text, filename=path), _package_of(path)):
-                if _is_first_party(module):
+                if is_first_party(module):
                     pending.extend(self._files_for(module, result))
+        return result
+
+    def module_closure(self, module: str, *, resources: tuple[str, ...] = ()) -> Closure:
+        """What importing ``module`` loads: its packages' __init__ files, itself, and its imports."""
+        result = Closure()
+        files = self._files_for(module, result)
+        for file in files:
+            found = self.closure(file, resources=resources)
+            result.files |= found.files
+            result.unresolved |= found.unresolved
         return result
 
     def _files_for(self, module: str, result: Closure) -> list[str]:
