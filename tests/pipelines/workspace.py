@@ -130,6 +130,18 @@ class Workspace:
         assert run_data.tags["lineage.git_dirty"] == "false", run_data.tags
         assert any(tag.startswith("lineage.data_hash.") for tag in run_data.tags), run_data.tags
         assert run_data.params, f"{agent} logged no params"
+        run = client.get_run(version.run_id)
+        assert run.inputs is not None, f"{agent} logged no inputs"
+        digests = {logged.dataset.name: logged.dataset.digest for logged in run.inputs.dataset_inputs}
+        hashes = {
+            tag.removeprefix("lineage.data_hash."): value
+            for tag, value in run_data.tags.items()
+            if tag.startswith("lineage.data_hash.")
+        }
+        assert digests == hashes, (digests, hashes)
+        assert any(name.startswith("model.") for name in run_data.metrics), run_data.metrics
+        params_files = [entry.path for entry in client.list_artifacts(version.run_id, "params")]
+        assert params_files == ["params/params.yaml"], params_files
         bundle = self.repo / "agents" / agent / "champion"
         exported = json.loads((bundle / "champion.json").read_text())
         assert exported == {"model_name": MODELS[agent], "model_version": str(version.version)}
@@ -173,6 +185,8 @@ def make_workspace(repo: Path, agents: tuple[str, ...]) -> Workspace:
     for agent in agents:
         copy_into(sandbox, repo, f"pipelines/{agent}")
     (repo / "pants.toml").write_text('[GLOBAL]\npants_version = "2.17.1"\n')
+    # Local state (MLflow store, DVC remote) is git-ignored, as in the project.
+    (repo / ".gitignore").write_text("/.local/\n")
     for key, value in TINY_WORLD.items():
         edit_params(repo / "pipelines/data/params.yaml", "data", key, value)
     for agent, (key, value) in TINY_TRAINING.items():
