@@ -1,6 +1,7 @@
 """skops model files under one trust policy; light enough for serving images (no MLflow)."""
 
-from libs.modelfiles.files import load_model, loads_model, save_model
+from libs.modelfiles.canonical import FIXED_TIME, canonical_skops
+from libs.modelfiles.files import dumps_model, load_model, loads_model, save_model
 from libs.modelfiles.policy import (
     TRUSTED_TYPE_NAMES,
     TRUSTED_TYPE_PREFIXES,
@@ -11,7 +12,10 @@ from libs.modelfiles.policy import (
 __all__ = [
     "TRUSTED_TYPE_NAMES",
     "TRUSTED_TYPE_PREFIXES",
+    "FIXED_TIME",
     "UntrustedModelError",
+    "canonical_skops",
+    "dumps_model",
     "load_model",
     "loads_model",
     "save_model",

@@ -7,11 +7,17 @@ from pathlib import Path
 import skops.io as sio
 
 from libs.atomicfiles import atomic_write_bytes
+from libs.modelfiles.canonical import canonical_skops
 from libs.modelfiles.policy import trusted_types
 
 
+def dumps_model(model: object) -> bytes:
+    """The model as skops bytes that depend only on the model: equal models give equal files."""
+    return canonical_skops(sio.dumps(model))
+
+
 def save_model(model: object, path: Path) -> Path:
-    return atomic_write_bytes(sio.dumps(model), path)
+    return atomic_write_bytes(dumps_model(model), path)
 
 
 def loads_model(data: bytes) -> object:

@@ -20,6 +20,8 @@ from libs.tracking import (
     collect_lineage,
     gate,
     load_sklearn_model,
+    log_data_inputs,
+    log_evaluation_metrics,
     log_sklearn_model,
     promote,
     register_model,
@@ -60,7 +62,10 @@ def register_and_gate(
     champion_score = score(current[0]) if current is not None else None
     with tracked_run(ctx.agent, run_name=f"{ctx.agent}-register", params=ctx.params, lineage=lineage) as run:
         mlflow.log_metric(f"holdout_{spec.metric}", challenger_score)
+        log_evaluation_metrics(metrics)
         mlflow.log_dict(metrics, "metrics.json")
+        log_data_inputs(list(spec.input_paths), lineage)
+        mlflow.log_artifact(str(ctx.params_path), artifact_path="params")
         log_sklearn_model(model, name="model", input_example=input_example)
         version = register_model(run.info.run_id, f"runs:/{run.info.run_id}/model", spec.model_name)
         decision = gate(

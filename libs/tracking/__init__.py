@@ -10,6 +10,7 @@ from libs.tracking.errors import (
 )
 from libs.tracking.gate import GateDecision, decide, gate
 from libs.tracking.gitstate import GitState, git_state
+from libs.tracking.inputs import log_data_inputs, log_evaluation_metrics
 from libs.tracking.lineage import Lineage, collect_lineage
 from libs.tracking.lockfile import lockfile_sha256
 from libs.tracking.models import load_sklearn_model, log_sklearn_model
@@ -47,6 +48,8 @@ __all__ = [
     "git_state",
     "load_champion_model",
     "load_sklearn_model",
+    "log_data_inputs",
+    "log_evaluation_metrics",
     "lockfile_sha256",
     "log_sklearn_model",
     "model_versions",

@@ -14,6 +14,7 @@ from libs.tracking.datahash import data_hashes, find_dvc_root
 from libs.tracking.gitstate import UNKNOWN, git_state
 from libs.tracking.lockfile import lockfile_sha256
 from libs.tracking.params import flatten_params
+from libs.tracking.pipelinewrites import PipelineWrites
 
 TAG_PREFIX = "lineage."
 _TAG_UNSAFE = re.compile(r"[^/\w.\- :]")
@@ -80,10 +81,15 @@ def collect_lineage(
 
     ``input_paths`` given as a mapping names each input explicitly; ``repo`` is where git runs
     (default: the project root, else the cwd); ``dvc_locks`` replaces the search for dvc.lock files.
+    The tree counts as clean while only the DVC pipelines' own writes (lock files, stage outputs)
+    differ from the commit.
     """
     named = _named(input_paths)
     hashes = data_hashes(list(named.values()), dvc_locks=dvc_locks)
-    git = git_state(repo or find_project_root())
+    where = repo or find_project_root() or Path.cwd()
+    pipelines = find_dvc_root(where)
+    writes = PipelineWrites.under(pipelines) if pipelines is not None else None
+    git = git_state(where, ignore=writes.wrote if writes is not None else None)
     return Lineage(
         git_commit=git.commit,
         git_dirty=git.dirty,

@@ -16,6 +16,7 @@ from libs.tracking import (
     flatten_params,
     git_state,
 )
+from libs.tracking.gitstate import changed_paths
 from libs.tracking.lockfile import lockfile_sha256
 
 GIT_IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
@@ -180,3 +181,56 @@ def test_collect_lineage_tags_name_every_source(git_repo: Path, monkeypatch: pyt
 def test_missing_input_data_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"absent\.parquet"):
         collect_lineage(input_paths=[tmp_path / "absent.parquet"], repo=tmp_path)
+
+
+def dvc_pipeline_repo(repo: Path) -> Path:
+    """A committed repository with one DVC pipeline (a stage in a sub-folder, run from the root)."""
+    (repo / ".dvc").mkdir()
+    pipeline = repo / "pipelines" / "agent"
+    pipeline.mkdir(parents=True)
+    stages = {
+        "train": {
+            "wdir": "../..",
+            "cmd": "python train.py",
+            "deps": ["train.py"],
+            "outs": ["models/model.skops"],
+            "metrics": [{"metrics/scores.json": {"cache": False}}],
+        }
+    }
+    (pipeline / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    (pipeline / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "pipeline")
+    return pipeline
+
+
+def test_what_the_pipeline_writes_leaves_the_tree_clean(git_repo: Path) -> None:
+    pipeline = dvc_pipeline_repo(git_repo)
+    (pipeline / "dvc.lock").write_text("schema: '2.0'\nstages: {train: {cmd: python train.py}}\n")
+    for output in ("models/model.skops", "metrics/scores.json"):
+        (git_repo / output).parent.mkdir(exist_ok=True)
+        (git_repo / output).write_text("written by the stage")
+        (git_repo / output).with_name(".gitignore").write_text(f"/{Path(output).name}\n")  # as DVC does
+
+    lineage = collect_lineage(repo=git_repo)
+
+    assert git_state(git_repo).dirty is True  # git itself sees the lock and the new files
+    assert lineage.git_dirty is False
+
+
+@pytest.mark.parametrize(
+    "edit", ["train.py", "pipelines/agent/dvc.yaml", "models/notes.txt", "new.py", "pipelines/.gitignore"]
+)
+def test_anything_else_changed_makes_the_tree_dirty(git_repo: Path, edit: str) -> None:
+    pipeline = dvc_pipeline_repo(git_repo)
+    (pipeline / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n# rewritten\n")
+    (git_repo / edit).parent.mkdir(parents=True, exist_ok=True)
+    with (git_repo / edit).open("a") as handle:
+        handle.write("# edited\n")
+
+    assert collect_lineage(repo=git_repo).git_dirty is True
+
+
+def test_a_renamed_file_names_both_paths() -> None:
+    porcelain = "R  new.py\0old.py\0 M dvc.lock\0?? data/x\0"
+    assert list(changed_paths(porcelain)) == ["new.py", "old.py", "dvc.lock", "data/x"]

@@ -16,6 +16,7 @@ import skops.io as sio
 from mlflow.models import Model
 from mlflow.models.model import ModelInfo
 
+from libs.codeclosure import copy_model_code
 from libs.modelfiles import UntrustedModelError, loads_model, trusted_types
 from libs.settings import Settings
 from libs.tracking.uris import client_for, resolve_settings
@@ -24,16 +25,23 @@ SKOPS = "skops"
 
 
 def log_sklearn_model(model: object, *, name: str = "model", input_example: Any = None) -> ModelInfo:
-    """Logs into the active run; pip requirements are the flavor's pins, not inferred in a subprocess."""
+    """Logs into the active run; pip requirements are the flavor's pins, not inferred in a subprocess.
+
+    The repository's own classes the model holds travel with it as ``code_paths`` (their modules
+    and what those import), so ``mlflow.pyfunc.load_model`` works outside this checkout.
+    """
     trusted = trusted_types(sio.get_untrusted_types(data=sio.dumps(model)))
-    return mlflow.sklearn.log_model(
-        model,
-        name=name,
-        serialization_format=SKOPS,
-        skops_trusted_types=trusted or None,
-        input_example=input_example,
-        pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
-    )
+    with tempfile.TemporaryDirectory(prefix="libs-tracking-code-") as scratch:
+        code_paths = [str(path) for path in copy_model_code(trusted, Path(scratch))]
+        return mlflow.sklearn.log_model(
+            model,
+            name=name,
+            serialization_format=SKOPS,
+            skops_trusted_types=trusted or None,
+            input_example=input_example,
+            pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
+            code_paths=code_paths or None,
+        )
 
 
 def _load_skops_model(model_dir: Path) -> object:

@@ -53,6 +53,14 @@ def test_second_run_reruns_nothing(workspace: Workspace, first_run: object) -> N
     assert stages_run(result.stdout) == set(), result.stdout
 
 
+def test_retraining_on_the_same_inputs_writes_the_same_model(workspace: Workspace, first_run: object) -> None:
+    workspace.assert_retraining_writes_the_same_model("agent1")
+
+
+def test_a_change_to_agent1_stages_makes_its_stages_stale(workspace: Workspace, first_run: object) -> None:
+    workspace.assert_code_change_makes_every_stage_stale("agent1")
+
+
 def stage_processes(group: int, stage: str) -> list[int]:
     """Processes of the DVC run's process group running the given stage (not DVC, not its shell).
 

@@ -28,6 +28,14 @@ def test_first_run_registers_a_champion_that_beats_seasonal_naive(
     assert metrics["model"]["mae"] < metrics["baseline"]["mae"], metrics
 
 
+def test_retraining_on_the_same_inputs_writes_the_same_model(workspace: Workspace, first_run: object) -> None:
+    workspace.assert_retraining_writes_the_same_model("agent2")
+
+
+def test_a_change_to_agent2_stages_makes_its_stages_stale(workspace: Workspace, first_run: object) -> None:
+    workspace.assert_code_change_makes_every_stage_stale("agent2")
+
+
 def test_agent2_param_change_reruns_agent2_only(workspace: Workspace, first_run: object) -> None:
     edit_params(workspace.params("agent2"), "train", "max_iter", 70)
     result = workspace.dvc("repro", "-P")

@@ -43,6 +43,14 @@ def test_second_run_reruns_nothing(workspace: Workspace, first_run: object) -> N
     assert stages_run(result.stdout) == set(), result.stdout
 
 
+def test_retraining_on_the_same_inputs_writes_the_same_model(workspace: Workspace, first_run: object) -> None:
+    workspace.assert_retraining_writes_the_same_model("agent3")
+
+
+def test_a_change_to_agent3_stages_makes_its_stages_stale(workspace: Workspace, first_run: object) -> None:
+    workspace.assert_code_change_makes_every_stage_stale("agent3")
+
+
 def test_agent3_param_change_reruns_only_agent3_training_stages(
     workspace: Workspace, first_run: object
 ) -> None:

@@ -126,12 +126,55 @@ class Workspace:
         run_data = client.get_run(version.run_id).data
         assert run_data.tags["lineage.git_commit"] not in ("", "unknown")
         assert run_data.tags["lineage.lockfile_sha256"]
+        # The committed tree plus what DVC itself wrote (dvc.lock files, outputs): a clean build.
+        assert run_data.tags["lineage.git_dirty"] == "false", run_data.tags
         assert any(tag.startswith("lineage.data_hash.") for tag in run_data.tags), run_data.tags
         assert run_data.params, f"{agent} logged no params"
+        run = client.get_run(version.run_id)
+        assert run.inputs is not None, f"{agent} logged no inputs"
+        digests = {logged.dataset.name: logged.dataset.digest for logged in run.inputs.dataset_inputs}
+        hashes = {
+            tag.removeprefix("lineage.data_hash."): value
+            for tag, value in run_data.tags.items()
+            if tag.startswith("lineage.data_hash.")
+        }
+        assert digests == hashes, (digests, hashes)
+        assert any(name.startswith("model.") for name in run_data.metrics), run_data.metrics
+        params_files = [entry.path for entry in client.list_artifacts(version.run_id, "params")]
+        assert params_files == ["params/params.yaml"], params_files
         bundle = self.repo / "agents" / agent / "champion"
         exported = json.loads((bundle / "champion.json").read_text())
         assert exported == {"model_name": MODELS[agent], "model_version": str(version.version)}
         assert (bundle / "model.skops").stat().st_size > 0
+
+    def assert_retraining_writes_the_same_model(self, agent: str) -> None:
+        """`dvc repro -f` of the train stage on unchanged inputs rewrites the model byte for byte."""
+        model = self.repo / "data" / agent / "model.skops"
+        before = sha256(model)
+        result = self.dvc("repro", "-f", "-s", f"pipelines/{agent}/dvc.yaml:train")
+        assert stages_run(result.stdout) == {f"pipelines/{agent}/dvc.yaml:train"}, result.stdout
+        assert sha256(model) == before, f"retraining {agent} on the same inputs wrote a different model"
+        status = self.dvc("status", f"pipelines/{agent}/dvc.yaml")
+        assert "up to date" in status.stdout, status.stdout
+
+    def assert_code_change_makes_every_stage_stale(self, agent: str) -> None:
+        """A comment appended to the agent's stages.py is a changed dep of each stage its program runs."""
+        stages_py = self.repo / "agents" / agent / "stages.py"
+        original = stages_py.read_text()
+        stages_py.write_text(original + "# a change to how the agent's stages run\n")
+        try:
+            status = json.loads(self.dvc("status", "--json", f"pipelines/{agent}/dvc.yaml").stdout)
+        finally:
+            stages_py.write_text(original)
+        pipeline = yaml.safe_load((self.repo / "pipelines" / agent / "dvc.yaml").read_text())
+        expected = {f"pipelines/{agent}/dvc.yaml:{stage}" for stage in pipeline["stages"]}
+        stale = {
+            stage
+            for stage, changes in status.items()
+            for change in changes
+            if isinstance(change, dict) and f"agents/{agent}/stages.py" in change.get("changed deps", {})
+        }
+        assert stale == expected, status
 
 
 def make_workspace(repo: Path, agents: tuple[str, ...]) -> Workspace:
@@ -142,6 +185,8 @@ def make_workspace(repo: Path, agents: tuple[str, ...]) -> Workspace:
     for agent in agents:
         copy_into(sandbox, repo, f"pipelines/{agent}")
     (repo / "pants.toml").write_text('[GLOBAL]\npants_version = "2.17.1"\n')
+    # Local state (MLflow store, DVC remote) is git-ignored, as in the project.
+    (repo / ".gitignore").write_text("/.local/\n")
     for key, value in TINY_WORLD.items():
         edit_params(repo / "pipelines/data/params.yaml", "data", key, value)
     for agent, (key, value) in TINY_TRAINING.items():
