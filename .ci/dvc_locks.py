@@ -49,7 +49,9 @@ def out_of_step(status: Mapping[str, object], tracked: Collection[str]) -> list[
                 continue
             for dep, state in sorted((change.get("changed deps") or {}).items()):
                 if is_tracked(dep, tracked):
-                    problems.append(f"{stage}: {dep} {json.dumps(state) if not isinstance(state, str) else state}")
+                    problems.append(
+                        f"{stage}: {dep} {json.dumps(state) if not isinstance(state, str) else state}"
+                    )
     return problems
 
 

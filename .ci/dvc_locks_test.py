@@ -1,6 +1,6 @@
 """The lock check's reading of `dvc status --json`: code and params count, missing data does not.
 
-    python3 .ci/dvc_locks_test.py      (run by .ci/run; standard library only)
+python3 .ci/dvc_locks_test.py      (run by .ci/run; standard library only)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dvc_locks import is_tracked, out_of_step  # noqa: E402
+from dvc_locks import is_tracked, out_of_step
 
 TRACKED = {"agents/agent3/stages.py", "libs/pipeline/context.py", "pipelines/agent3/params.yaml"}
 
@@ -47,7 +47,8 @@ class OutOfStep(unittest.TestCase):
                 "pipelines/agent3/dvc.yaml:export: changed command",
                 "pipelines/agent3/dvc.yaml:train: agents/agent3/stages.py modified",
                 "pipelines/agent3/dvc.yaml:train: libs/pipeline modified",
-                'pipelines/agent3/dvc.yaml:train: pipelines/agent3/params.yaml {"train.max_iter": "modified"}',
+                "pipelines/agent3/dvc.yaml:train: pipelines/agent3/params.yaml"
+                ' {"train.max_iter": "modified"}',
             ],
         )
 
