@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from libs.serving.guards import ASGIApp, Message, Receive, Scope, Send
+from libs.serving.guards import RewrittenPage
 
 DOCS_PAGE_PATH = "/"
 # The page's inline scripts and styles are its own; every fetch stays on the service's origin.
@@ -26,36 +26,11 @@ def without_tag_manager(page: bytes) -> bytes:
     return _TAG_MANAGER.sub(b"", page)
 
 
-class LocalDocsPage:
-    """Rewrites BentoML's docs page; every other request passes through untouched."""
+class LocalDocsPage(RewrittenPage):
+    """BentoML's docs page without the tag manager, and with a same-origin Content-Security-Policy."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    path = DOCS_PAGE_PATH
+    extra_headers = ((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") != DOCS_PAGE_PATH or scope.get("method") != "GET":
-            await self.app(scope, receive, send)
-            return
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def collect(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, collect)
-        body = without_tag_manager(b"".join(chunks))
-        kept = [
-            (key, value)
-            for key, value in start.get("headers", [])
-            if key.lower() not in (b"content-length", b"content-security-policy")
-        ]
-        headers = [
-            *kept,
-            (b"content-length", str(len(body)).encode()),
-            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-        ]
-        await send({**start, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+    def rewrite(self, body: bytes) -> bytes:
+        return without_tag_manager(body)

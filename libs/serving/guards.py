@@ -164,3 +164,40 @@ class RetryAfter:
             await send(message)
 
         await self.app(scope, receive, with_retry_after if scope["type"] == "http" else send)
+
+
+class RewrittenPage:
+    """Base of middleware that rewrites the whole body of one GET page (a document BentoML serves);
+    every other request passes through untouched. Subclasses set ``path`` and ``rewrite``."""
+
+    path = ""
+    extra_headers: tuple[tuple[bytes, bytes], ...] = ()
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def rewrite(self, body: bytes) -> bytes:
+        return body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != self.path or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, collect)
+        body = b"".join(chunks)
+        if start.get("status") == 200:
+            body = self.rewrite(body)
+        replaced = {b"content-length", *(name for name, _ in self.extra_headers)}
+        headers = [(key, value) for key, value in start.get("headers", []) if key.lower() not in replaced]
+        headers += [(b"content-length", str(len(body)).encode()), *self.extra_headers]
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from libs.serving.guards import ASGIApp, Message, Receive, Scope, Send
+from libs.serving.guards import RewrittenPage
 
 DOCUMENT_PATH = "/docs.json"
 ERROR_SCHEMA: dict[str, Any] = {
@@ -69,31 +69,10 @@ def documented(document: dict[str, Any]) -> dict[str, Any]:
     return fixed
 
 
-class DocumentedErrors:
-    """Serves ``documented()`` of BentoML's own ``/docs.json``; every other request passes through."""
+class DocumentedErrors(RewrittenPage):
+    """Serves ``documented()`` of BentoML's own ``/docs.json``."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    path = DOCUMENT_PATH
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") != DOCUMENT_PATH or scope.get("method") != "GET":
-            await self.app(scope, receive, send)
-            return
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def collect(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, collect)
-        body = b"".join(chunks)
-        if start.get("status") == 200:
-            body = json.dumps(documented(json.loads(body))).encode()
-        headers = [
-            (key, value) for key, value in start.get("headers", []) if key.lower() != b"content-length"
-        ]
-        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+    def rewrite(self, body: bytes) -> bytes:
+        return json.dumps(documented(json.loads(body))).encode()

@@ -11,13 +11,13 @@ import pytest
 from libs.serving.limits import DEFAULT_MAX_BODY_BYTES
 from services.coordinator.service import MAX_HORIZON_DAYS
 from tests.support.serving import (
-    AGENT_SERVICES,
     COORDINATOR_SERVICE,
     Fleet,
     Server,
     check_no_pickles,
     free_port,
     listening_hosts,
+    running_fleet,
     serve,
 )
 
@@ -58,13 +58,8 @@ CUSTOMER = {
 
 @pytest.fixture(scope="module")
 def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    running = Fleet(Path.cwd(), tmp_path_factory.mktemp("agents"))
-    try:
-        for agent in AGENT_SERVICES:
-            running.start(agent)
-        yield running
-    finally:
-        running.stop_all()
+    with running_fleet(Path.cwd(), tmp_path_factory.mktemp("agents")) as fleet:
+        yield fleet
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.serving import AGENT_SERVICES, Fleet, Server
+from tests.support.serving import Fleet, Server, running_fleet
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    running = Fleet(Path.cwd(), tmp_path_factory.mktemp("fleet"))
-    try:
-        for agent in AGENT_SERVICES:
-            running.start(agent)
-        yield running
-    finally:
-        running.stop_all()
+    with running_fleet(Path.cwd(), tmp_path_factory.mktemp("fleet")) as fleet:
+        yield fleet
 
 
 @pytest.fixture(scope="module")

@@ -447,3 +447,15 @@ def check_no_pickles(server: Server, path: str, scratch: Path) -> None:
         assert reply.text.strip('"'), f"{content_type}: a 4xx without a message"
     assert not marker.exists(), "the server unpickled a request body"
     assert server.ready()
+
+
+@contextmanager
+def running_fleet(pex_dir: Path, root: Path) -> Iterator[Fleet]:
+    """A ``Fleet`` with every agent started, stopped again on exit."""
+    fleet = Fleet(pex_dir, root)
+    try:
+        for agent in AGENT_SERVICES:
+            fleet.start(agent)
+        yield fleet
+    finally:
+        fleet.stop_all()
