@@ -1,7 +1,8 @@
 """Workarounds for BentoML 1.4 behaviours that let one client's traffic hurt others, applied once per
-process by ``apply()`` (the service decorator in ``libs.serving.runtime`` calls it).
+process by ``apply()`` (``libs.serving.http.http_service`` calls it).
 
-Each names the BentoML code it works around; each has a test in ``tests/robustness``:
+Each names the BentoML code it works around; each has a test in ``tests/robustness/traffic_test.py``
+against the packaged services, the batcher's also in ``libs/serving/bentoml_fixes_test.py``:
 
 - **Metrics labels from raw paths.** ``RunnerTrafficMetricsMiddleware``
   (``bentoml/_internal/server/http/instruments.py``) labels every series with ``scope["path"]``, so
@@ -17,8 +18,9 @@ Each names the BentoML code it works around; each has a test in ``tests/robustne
   so only the request whose rows fail gets the error.
 - **Tracebacks for client errors.** ``api_endpoint_wrapper`` (``_bentoml_impl/server/app.py``)
   logs every 400 at ERROR with its traceback through ``log_exception``: a 4-byte bad body wrote
-  2.8 KB of log. Client errors (pydantic validation, 4xx BentoML errors) become one bounded INFO
-  line; server errors keep their traceback.
+  2.8 KB of log. Client errors (the endpoint's input failing validation, 4xx BentoML errors, a
+  client that hung up or was cut off mid-body) become one bounded INFO line; server errors keep
+  their traceback.
 - **Unknown top-level fields accepted.** The input model BentoML builds from an endpoint's
   signature (``IODescriptor.from_input`` in ``_bentoml_sdk/io_models.py``) ignores fields it does
   not know, so a misspelt optional field silently takes its default. Endpoint input models
@@ -37,6 +39,7 @@ from bentoml._internal.marshal import dispatcher
 from bentoml._internal.server.http import instruments
 from bentoml.exceptions import BentoMLException
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect  # pants: no-infer-dep  (bentoml's own web framework)
 
 UNMATCHED_PATH = "/{unmatched}"
 # System routes every BentoML service serves besides its API routes.
@@ -137,7 +140,12 @@ def _retry_failed_batches_per_request(cork: Any) -> None:
 
 
 def is_client_error(error: BaseException | None) -> bool:
+    """The request's fault: its input failed validation (BentoML names every endpoint's input model
+    ``Input``; any other model failing is the server's bug), a 4xx BentoML raised, or the client
+    disconnected (also what ``BodySizeLimit`` makes of a body cut off past the limit)."""
     if isinstance(error, ValidationError):
+        return str(error.title).endswith("Input")
+    if isinstance(error, ClientDisconnect):
         return True
     return isinstance(error, BentoMLException) and 400 <= int(error.error_code) < 500
 
@@ -147,7 +155,14 @@ def _client_errors_without_traceback(record: logging.LogRecord) -> bool:
     error = record.exc_info[1] if record.exc_info else None
     if not is_client_error(error):
         return True
-    status = error.error_code if isinstance(error, BentoMLException) else HTTPStatus.BAD_REQUEST
+    if isinstance(error, BentoMLException):
+        status = error.error_code
+    else:
+        status = (
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            if isinstance(error, ClientDisconnect)
+            else HTTPStatus.BAD_REQUEST
+        )
     path, method = (record.args or ("?", "?"))[:2] if isinstance(record.args, tuple) else ("?", "?")
     record.msg = "%s %s: %d %s"
     record.args = (str(method)[:16], str(path)[:MAX_LOGGED_PATH], int(status), type(error).__name__)

@@ -28,23 +28,23 @@ MAX_ERROR_TEXT = 200
 RETRY_AFTER_S = 1
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers") or ():
         if key.lower() == name:
             return bytes(value)
     return None
 
 
-async def send_json(send: Send, status: int, body: Any) -> None:
+async def send_json(send: Send, status: int, body: Any, *, close: bool = False) -> None:
+    """A JSON answer; ``close`` ends the connection after it (a body left unread must not be parsed
+    as the next request)."""
     payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
+            "headers": [*headers, *([(b"connection", b"close")] if close else [])],
         }
     )
     await send({"type": "http.response.body", "body": payload})
@@ -58,7 +58,7 @@ class JsonOnly:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("method") == "POST":
-            declared = _header(scope, b"content-type")
+            declared = header(scope, b"content-type")
             media_type = (declared or b"application/json").split(b";")[0].strip().lower().decode("latin-1")
             if media_type not in JSON_TYPES:
                 await _drain(receive)

@@ -8,6 +8,7 @@ from typing import Any
 
 from libs.serving.docs_page import LocalDocsPage
 from libs.serving.guards import MAX_ERROR_DETAILS, BoundedErrors, JsonOnly, Message, RetryAfter
+from libs.serving.limits import BodySizeLimit
 from libs.serving.openapi import DocumentedErrors
 
 PAGE = b"""<html><head><!-- Google Tag Manager -->
@@ -96,3 +97,30 @@ def test_the_openapi_document_uses_3_0_bounds_and_lists_error_answers() -> None:
         "exclusiveMinimum": True,
     }
     assert {"200", "400", "413", "415", "503"} <= set(served["paths"]["/score"]["post"]["responses"])
+
+
+def test_a_streamed_body_past_the_limit_is_refused_and_the_connection_closed() -> None:
+    read: list[bytes] = []
+
+    async def reading_app(scope: Any, receive: Any, send: Any) -> None:
+        while (message := await receive())["type"] == "http.request":
+            read.append(message["body"])
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"[]"})
+
+    chunks = [{"type": "http.request", "body": b"x" * 8, "more_body": True}] * 3
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return chunks.pop(0) if chunks else {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/score", "headers": []}
+    asyncio.run(BodySizeLimit(reading_app, max_body_bytes=10)(scope, receive, send))
+    assert [message["status"] for message in sent if message["type"] == "http.response.start"] == [413]
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert len(read) == 1, "the app read on after the limit"

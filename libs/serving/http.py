@@ -37,11 +37,12 @@ def http_service(
     ``options`` (BentoML's service options) override the defaults."""
     bentoml_fixes.apply()
     settings = Settings()
+    traffic = {"timeout": timeout_s, **options.pop("traffic", {})}  # more traffic options keep the timeout
     config: dict[str, Any] = {
         "workers": settings.serve_workers,  # one per CPU unless MLOPS_SERVE_WORKERS says otherwise
-        "traffic": {"timeout": timeout_s},
         "http": {"host": settings.serve_host},  # loopback unless MLOPS_SERVE_HOST says otherwise
         **options,
+        "traffic": traffic,
     }
 
     def declare(cls: type[S]) -> Any:

@@ -1,20 +1,15 @@
 """Request-body size limit for the services, as ASGI middleware (BentoML's `add_asgi_middleware`).
 
 A batch larger than the API allows is refused by validation, but only after the whole body has
-been read and parsed; this refuses an oversized body up front with 413, before it costs memory.
+been read and parsed; this refuses an oversized body up front with 413, before it costs memory:
+at once when its declared length is over the limit, or as soon as a streamed (chunked) body
+passes it. Either way the connection is closed after the 413, so the unread rest of the body is
+never taken for the next request.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from libs.serving.guards import ASGIApp, Message, Receive, Scope, Send, header, send_json
 
 DEFAULT_MAX_BODY_BYTES = 2_000_000
 
@@ -28,10 +23,10 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             # Refused before a byte is read: draining a declared 10 GB would take as long as sending it.
-            await self._refuse(send, int(declared), close=True)
+            await self._refuse(send, int(declared))
             return
         received = 0
         refused = False
@@ -44,7 +39,9 @@ class BodySizeLimit:
                 if received > self.max_body_bytes and not refused:
                     refused = True
                     await self._refuse(send, received)
-                    return {"type": "http.disconnect"}
+                    return {
+                        "type": "http.disconnect"
+                    }  # the app stops reading (a client error, logged as one)
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -53,19 +50,6 @@ class BodySizeLimit:
 
         await self.app(scope, counting_receive, guarded_send)
 
-    async def _refuse(self, send: Send, size: int, *, close: bool = False) -> None:
-        body = json.dumps(
-            {"error": f"request body of {size} bytes exceeds the limit of {self.max_body_bytes} bytes"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    *([(b"connection", b"close")] if close else []),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, send: Send, size: int) -> None:
+        message = f"request body of {size} bytes exceeds the limit of {self.max_body_bytes} bytes"
+        await send_json(send, 413, {"error": message}, close=True)

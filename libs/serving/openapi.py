@@ -36,8 +36,13 @@ EXTRA_RESPONSES = {
 }
 
 
+NULL = {"type": "null"}
+
+
 def openapi_30(node: Any) -> Any:
-    """JSON Schema 2020-12 numeric exclusive bounds rewritten in OpenAPI 3.0's words, everywhere."""
+    """JSON Schema 2020-12 rewritten in OpenAPI 3.0's words, everywhere: numeric exclusive bounds
+    become ``minimum`` plus ``exclusiveMinimum: true``; ``anyOf: [X, {"type": "null"}]`` (pydantic's
+    ``X | None``) becomes X with ``nullable: true``; ``const`` becomes a one-value ``enum``."""
     if isinstance(node, list):
         return [openapi_30(item) for item in node]
     if not isinstance(node, dict):
@@ -47,6 +52,17 @@ def openapi_30(node: Any) -> Any:
         value = fixed.get(bound)
         if isinstance(value, int | float) and not isinstance(value, bool):
             fixed[limit], fixed[bound] = value, True
+    choices = fixed.get("anyOf")
+    if isinstance(choices, list) and NULL in choices:
+        others = [choice for choice in choices if choice != NULL]
+        del fixed["anyOf"]
+        if len(others) == 1 and "$ref" not in others[0]:
+            fixed = {**others[0], **fixed}
+        else:
+            fixed["anyOf"] = others
+        fixed["nullable"] = True
+    if "const" in fixed:
+        fixed["enum"] = [fixed.pop("const")]
     return fixed
 
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import bentoml
 from bentoml.exceptions import BentoMLException
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import JSONResponse  # pants: no-infer-dep  (bentoml's own web framework)
 
 from libs.messages import (
@@ -179,7 +179,12 @@ class Coordinator:
             except Exception as error:  # every way of not reaching the agent means the same to the caller
                 if attempt == 2:
                     raise AgentDown(agent, error) from error
-        return parse(answer)
+        try:
+            return parse(answer)
+        except (
+            ValidationError
+        ) as error:  # an answer the coordinator cannot read: the agent's fault, not the caller's
+            raise AgentDown(agent, error) from error
 
     @bentoml.api
     async def screen_transaction(
