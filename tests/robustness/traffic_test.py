@@ -286,7 +286,7 @@ def test_a_streamed_body_past_the_limit_is_a_413_and_one_quiet_log_line(
     assert b"Traceback" not in log.read_bytes()[before:], "a cut-off body was logged as a server error"
 
 
-def test_a_declared_10_gb_body_is_refused_before_it_is_read(servers: dict[str, Server]) -> None:
+def test_a_declared_10_gb_body_is_refused_without_reading_it(servers: dict[str, Server]) -> None:
     host, port = servers["agent1"].url.removeprefix("http://").split(":")
     started = time.monotonic()
     with socket.create_connection((host, int(port)), timeout=10) as connection:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pickle  # to prove the servers never unpickle what they are sent
+import random
 import shutil
 import signal
 import socket
@@ -32,10 +33,58 @@ RELOAD_INTERVAL_VARIABLE = "MLOPS_CHAMPION_RELOAD_INTERVAL_S"
 T = TypeVar("T")
 
 
+# Below Linux's ephemeral range (32768-60999), from which the OS draws both `bind(0)` answers and
+# every outgoing connection's local port: a port found free there can be taken by a client socket
+# or by a test running beside this one before the server binds it.
+PORT_RANGE = (20_000, 32_000)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port nothing listens on, drawn at random so tests running side by side differ."""
+    chooser = random.SystemRandom()
+    while True:
+        port = chooser.randrange(*PORT_RANGE)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def _listening_pids(port: int) -> set[int]:
+    """The processes holding a listening socket on ``port`` (Linux /proc: socket inodes to fds)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                pids.add(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _serves_port(process: subprocess.Popen[bytes], port: int) -> bool:
+    """Whether ``port`` is held by ``process`` or its workers (its own session), not by another server."""
+    for pid in _listening_pids(port):
+        try:
+            if os.getpgid(pid) == process.pid:
+                return True
+        except OSError:  # gone meanwhile
+            continue
+    return False
 
 
 @dataclass(frozen=True)
@@ -154,7 +203,8 @@ def serve(
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
         deadline = time.monotonic() + timeout_s
-        while not (server.ready() if ready else server.alive()):
+        # Ready, and ready itself: a server of another test on the same port must not pass for it.
+        while not ((server.ready() if ready else server.alive()) and _serves_port(process, port)):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{' '.join(command)} did not become ready:\n{server.logs()}")
             time.sleep(0.5)
