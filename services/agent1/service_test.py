@@ -1,7 +1,6 @@
 import functools
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from agents.agent1.model import FEATURES
@@ -10,6 +9,7 @@ from libs.messages import MAX_BATCH, MAX_FEATURE, ScreeningResult, TransactionFe
 from libs.modelfiles.bundle import Champion
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from services.agent1.service import TransactionSentinel
+from tests.support.predictions import logged_answer_for
 from tests.support.serving import (
     CHAMPION_FAULTS,
     BadPayload,
@@ -20,7 +20,6 @@ from tests.support.serving import (
     check_no_pickles,
     check_probes,
     check_rejected,
-    wait_for,
 )
 
 ROW = {"transaction_id": 7, **tiny_transactions(1, seed=3).iloc[0].to_dict()}
@@ -73,14 +72,10 @@ def test_health_readiness_and_metrics(server: Server) -> None:
 def test_each_served_prediction_is_logged(server: Server) -> None:
     reply = server.post("/score", {"transactions": [ROW]})
     assert reply.status == 200, reply.text
-    directory = server.log.parent / "predictions"
-    logged: pd.DataFrame = wait_for(
-        lambda: frame if len(frame := read_predictions(directory, "agent1")) else None,
-        what="the prediction log",
-    )
-    row = logged.iloc[-1]
+    row = logged_answer_for(server.log.parent, "agent1", ROW)
     assert (row["model_name"], row["model_version"]) == ("agent1-transaction-sentinel", "3")
     assert row["output"] == pytest.approx(reply.body[-1]["anomaly_score"]) and row["latency_ms"] > 0
+    logged = read_predictions(server.log.parent / "predictions", "agent1")
     assert sorted(logged_inputs(logged).columns) == sorted(FEATURES)
 
 

@@ -15,6 +15,7 @@ from libs.modelfiles.bundle import IDENTITY_FILE, MODEL_FILE, Champion, write_ch
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.serving.reload import LiveChampion
 from services.agent2.service import DemandForecaster, _can_predict
+from tests.support.predictions import logged_answer_for
 from tests.support.serving import (
     CHAMPION_FAULTS,
     BadPayload,
@@ -135,11 +136,11 @@ def test_each_served_prediction_is_logged_with_inputs_output_model_and_latency(
 ) -> None:
     reply = server.post("/forecast", {"rows": ROWS})
     assert reply.status == 200, reply.text
-    logged = wait_for(lambda: _logged(scratch, len(ROWS)), what="the prediction log")
-    row = logged.iloc[-1]
+    row = logged_answer_for(scratch, "agent2", ROWS[-1])
     assert (row["model_name"], row["model_version"]) == ("agent2-demand-forecaster", "5")
     assert row["latency_ms"] > 0
     assert row["output"] == pytest.approx(reply.body[-1]["predicted_quantity"])
+    logged = read_predictions(scratch / "predictions", "agent2")
     assert sorted(logged_inputs(logged).columns) == sorted(FEATURES)
     # Polled: under a loaded test run /metrics has once answered 200 with an empty body.
     wait_for(lambda: "prediction_log_dropped_total" in str(server.get("/metrics").body), what="/metrics")

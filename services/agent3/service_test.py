@@ -1,7 +1,6 @@
 import functools
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from agents.agent3.model import FEATURES, build_baseline, build_model
@@ -11,6 +10,7 @@ from libs.modelfiles.bundle import CHAMPION_DIR_VARIABLE, Champion, write_champi
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.serving.reload import LiveChampion
 from services.agent3.service import ChurnClassifier, _gives_probabilities
+from tests.support.predictions import logged_answer_for
 from tests.support.serving import (
     CHAMPION_FAULTS,
     BadPayload,
@@ -21,7 +21,6 @@ from tests.support.serving import (
     check_no_pickles,
     check_probes,
     check_rejected,
-    wait_for,
 )
 
 FRAME, _ = tiny_customers(2, seed=3)
@@ -119,14 +118,10 @@ def test_predicting_on_named_arrays_warns_nothing(server: Server) -> None:
 def test_each_served_prediction_is_logged(server: Server) -> None:
     reply = server.post("/assess", {"customers": ROWS})
     assert reply.status == 200, reply.text
-    directory = server.log.parent / "predictions"
-    logged: pd.DataFrame = wait_for(
-        lambda: frame if len(frame := read_predictions(directory, "agent3")) else None,
-        what="the prediction log",
-    )
-    row = logged.iloc[-1]
+    row = logged_answer_for(server.log.parent, "agent3", ROWS[-1])
     assert (row["model_name"], row["model_version"]) == ("agent3-churn-classifier", "2")
     assert row["output"] == pytest.approx(reply.body[-1]["churn_probability"]) and row["latency_ms"] > 0
+    logged = read_predictions(server.log.parent / "predictions", "agent3")
     assert sorted(logged_inputs(logged).columns) == sorted(FEATURES)
 
 
