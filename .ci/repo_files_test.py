@@ -1,7 +1,7 @@
 """The files a fork relies on besides the code: LICENSE, CODEOWNERS, the Dependabot configuration and
 the devcontainer. Each check reads the repository as it is, so a new agent folder or requirements
 file that the files do not cover fails here with the line to add, and the devcontainer cannot drift
-from the README, the ports the services use or the Pythons Pants needs.
+from docs/contributing.md, the ports the services use or the Pythons Pants needs.
 
     python3 .ci/repo_files_test.py      (run by .ci/run; standard library and PyYAML)
 """
@@ -135,16 +135,18 @@ class DevContainer(unittest.TestCase):
         self.assertEqual(set(self.config["forwardPorts"]), ports)
         self.assertEqual({int(port) for port in self.config["portsAttributes"]}, ports)
 
-    def test_its_commands_are_the_readmes(self) -> None:
-        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    def test_its_commands_are_the_docs(self) -> None:
+        readme = (ROOT / "docs" / "contributing.md").read_text(encoding="utf-8")
         commands = [command.strip() for command in self.config["postCreateCommand"].split("&&")]
         self.assertIn("./pants --version", commands)
         for command in commands:
             with self.subTest(command):
                 found = re.search(rf"(?m)^{re.escape(command)}(\s|$)", readme)
-                self.assertTrue(found, f"README.md has no line starting with `{command}`")
+                self.assertTrue(found, f"docs/contributing.md has no line starting with `{command}`")
         tool = self.python["toolsToInstall"]
-        self.assertIn(tool, readme, "the devcontainer's pre-commit is not the version README.md names")
+        self.assertIn(
+            tool, readme, "the devcontainer's pre-commit is not the version docs/contributing.md names"
+        )
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def serving_image(
             "FROM ${BASE_IMAGE}",
             "ENV DO_NOT_TRACK=true BENTOML_DO_NOT_TRACK=true MLFLOW_DISABLE_TELEMETRY=true DVC_NO_ANALYTICS=1"
             " PYTHONDONTWRITEBYTECODE=1 HOME=/tmp BENTOML_HOME=/tmp/bentoml MLOPS_CHAMPION_DIR=/app/champion"
-            f" MLOPS_HOME={STATE_DIR}",
+            f" MLOPS_HOME={STATE_DIR} MLOPS_LOG_FORMAT=json",
             "COPY --from=deps /app/venv /app/venv",
             "COPY --from=srcs /app/venv /app/venv",
             *bundle_lines,

@@ -4,6 +4,7 @@ A test module names what to serve and how to train its champion; the fixtures do
 
     SERVICE = "services.agent2.service:DemandForecaster"
     TRAIN_CHAMPION = functools.partial(train_tiny_champion, version="5")
+    SERVER_ENV = {"MLOPS_LOG_FORMAT": "json"}   # optional: more environment for the server
 
     def test_something(server: Server, champion: Champion, scratch: Path) -> None: ...
 
@@ -35,7 +36,8 @@ def served_agent(
 ) -> Iterator[ServedAgent]:
     module = request.module
     scratch = tmp_path_factory.mktemp(module.__name__.replace(".", "-"))
-    with served_champion(module.SERVICE, module.TRAIN_CHAMPION, scratch) as (champion, server):
+    env = getattr(module, "SERVER_ENV", None)
+    with served_champion(module.SERVICE, module.TRAIN_CHAMPION, scratch, env=env) as (champion, server):
         yield ServedAgent(champion, server, scratch)
 
 

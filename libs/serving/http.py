@@ -1,12 +1,12 @@
 """How every service here is declared to BentoML: one timeout, one binding, the same guards.
 
 ``http_service`` wraps ``bentoml.service`` with the project's request timeout, worker count and
-host (from ``libs.settings``) and installs the request guards (body size, JSON only, bounded error
-bodies, ``Retry-After``: ``libs.serving.guards``), a valid OpenAPI document
+host (from ``libs.settings``) and log format (``libs.logs``), and installs the request guards (body
+size, JSON only, bounded error bodies, ``Retry-After``: ``libs.serving.guards``), a valid OpenAPI document
 (``libs.serving.openapi``), a docs page that loads nothing from third parties
 (``libs.serving.docs_page``) and the workarounds for BentoML behaviours that let one client's traffic
 hurt others (``libs.serving.bentoml_fixes``). Agents and the coordinator use it alike; it needs
-BentoML and the standard library only, so the coordinator ships no model code.
+BentoML, python-json-logger and the standard library only, so the coordinator ships no model code.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import bentoml
 
+from libs.logs.formats import configure_server
 from libs.serving import bentoml_fixes
 from libs.serving.docs_page import LocalDocsPage
 from libs.serving.guards import BoundedErrors, JsonOnly, RetryAfter
@@ -36,6 +37,7 @@ def http_service(
     """``bentoml.service`` with the project's timeout, workers, binding, guards and fixes;
     ``options`` (BentoML's service options) override the defaults."""
     bentoml_fixes.apply()
+    configure_server()  # JSON lines when MLOPS_LOG_FORMAT=json (the images' default)
     settings = Settings()
     traffic = {"timeout": timeout_s, **options.pop("traffic", {})}  # more traffic options keep the timeout
     config: dict[str, Any] = {

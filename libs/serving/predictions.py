@@ -28,6 +28,8 @@ from libs.predictionlog.logger import PredictionLogger
 from libs.predictionlog.records import Inputs
 
 log = logging.getLogger(__name__)
+# One INFO line per answered batch: shown in JSON mode (libs.logs), where a log store can filter it.
+answers_log = logging.getLogger("libs.serving.answers")
 
 
 class Identified(Protocol):
@@ -79,16 +81,19 @@ class ServicePredictions:
         started: float,
     ) -> None:
         """``log`` for answers made by a model served elsewhere (the coordinator's decisions)."""
+        latency_ms = (time.perf_counter() - started) * 1000.0
         try:
             self.logger.log_batch(
-                rows,
-                outputs,
-                model_name=model_name,
-                model_version=model_version,
-                latency_ms=(time.perf_counter() - started) * 1000.0,
+                rows, outputs, model_name=model_name, model_version=model_version, latency_ms=latency_ms
             )
         except Exception:  # log_batch never raises; this guards the answer against the unforeseen
             log.debug("prediction log %s: record lost", self.agent, exc_info=True)
+        if answers_log.isEnabledFor(logging.INFO):
+            fields = {"agent": self.agent, "model_name": model_name, "model_version": model_version}
+            extra = {**fields, "latency_ms": round(latency_ms, 3), "rows": len(rows)}
+            answers_log.info(
+                "answered %d rows with %s v%s", len(rows), model_name, model_version, extra=extra
+            )
         self._export_dropped()
 
     def close(self) -> None:

@@ -1,5 +1,7 @@
 import functools
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,12 +22,15 @@ from tests.support.serving import (
     check_no_pickles,
     check_probes,
     check_rejected,
+    wait_for,
 )
 
 ROW = {"transaction_id": 7, **tiny_transactions(1, seed=3).iloc[0].to_dict()}
 
 
 SERVICE = "services.agent1.service:TransactionSentinel"
+# This module's server logs as the images do: one JSON object per line.
+SERVER_ENV = {"MLOPS_LOG_FORMAT": "json"}
 TRAIN_CHAMPION = functools.partial(train_tiny_champion, version="3")
 
 
@@ -104,3 +109,33 @@ def test_a_missing_or_corrupt_champion_refuses_readiness_and_binds_to_loopback(
         "/score",
         {"transactions": [ROW]},
     )
+
+
+def test_a_served_request_is_one_json_log_line_with_model_version_and_latency(server: Server) -> None:
+    reply = server.post("/score", {"transactions": [ROW]})
+    assert reply.status == 200, reply.text
+
+    def answered_line() -> dict[str, Any] | None:
+        lines = [json.loads(line) for line in _log_lines(server) if '"libs.serving.answers"' in line]
+        return lines[-1] if lines else None
+
+    line = wait_for(answered_line, what="the answered request's JSON log line")
+    assert {"time", "level", "logger", "message"} <= set(line)
+    assert (line["agent"], line["model_name"], line["model_version"]) == (
+        "agent1",
+        "agent1-transaction-sentinel",
+        "3",
+    )
+    assert line["latency_ms"] > 0 and line["rows"] >= 1
+
+
+def test_every_log_line_of_the_server_is_a_json_object(server: Server) -> None:
+    assert server.post("/score", {"transactions": [ROW]}).status == 200
+    lines = _log_lines(server)
+    assert lines
+    for line in lines:
+        assert isinstance(json.loads(line), dict), line
+
+
+def _log_lines(server: Server) -> list[str]:
+    return [line for line in server.log.read_text(errors="replace").splitlines() if line.strip()]
