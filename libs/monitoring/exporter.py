@@ -21,6 +21,7 @@ Series, all gauges labelled ``agent``:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -48,7 +49,9 @@ def render(directory: Path) -> str:
     samples: dict[str, list[str]] = {name: [] for name in HELP}
     for agent, summary in _summaries(Path(directory)):
         readable = 0.0 if summary is None else 1.0
-        samples["monitor_result_readable"].append(_sample("monitor_result_readable", {"agent": agent}, readable))
+        samples["monitor_result_readable"].append(
+            _sample("monitor_result_readable", {"agent": agent}, readable)
+        )
         if summary is not None:
             for name, labels, value in _series(agent, summary):
                 samples[name].append(_sample(name, labels, value))
@@ -119,7 +122,7 @@ def make_server(directory: Path, host: str, port: int) -> ThreadingHTTPServer:
     """A server answering ``GET /metrics`` (anything else is a 404); call ``serve_forever`` on it."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802  the name http.server calls
+        def do_GET(self) -> None:  # the name http.server calls
             if self.path.split("?", 1)[0] != "/metrics":
                 self.send_error(404, "only /metrics is served")
                 return
@@ -130,7 +133,7 @@ def make_server(directory: Path, host: str, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  http.server's signature
+        def log_message(self, format: str, *args: Any) -> None:  # http.server's signature
             """Quiet: a scrape every few seconds would fill the log."""
 
     return ThreadingHTTPServer((host, port), Handler)
@@ -142,11 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9101)
     args = parser.parse_args(argv)
-    with make_server(args.dir, args.host, args.port) as server:
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    with make_server(args.dir, args.host, args.port) as server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
     return 0
 
 

@@ -20,7 +20,11 @@ def _write_summary(directory: Path, agent: str, *, shift: float) -> None:
     reference = pd.DataFrame({"price": rng.normal(10, 1, 500), "output": rng.normal(5, 1, 500)})
     current = pd.DataFrame({"price": rng.normal(10 + shift, 1, 200), "output": rng.normal(5, 1, 200)})
     summary = compare(
-        reference, current, features=["price"], psi_threshold=0.2, ks_pvalue_threshold=0.0,
+        reference,
+        current,
+        features=["price"],
+        psi_threshold=0.2,
+        ks_pvalue_threshold=0.0,
         prediction_column="output",
     )
     document = {
@@ -35,7 +39,9 @@ def _write_summary(directory: Path, agent: str, *, shift: float) -> None:
 
 
 def _samples(text: str) -> dict[str, float]:
-    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"}
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"
+    }
 
 
 def test_drifted_and_stable_agents_each_get_their_verdict_and_psi(tmp_path: Path) -> None:
@@ -82,11 +88,11 @@ def test_serves_metrics_and_nothing_else(tmp_path: Path) -> None:
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:  # noqa: S310  loopback http
             assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
             assert 'monitor_drifted{agent="agent2"} 1.0' in response.read().decode()
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(f"{url}/agent2/summary.json", timeout=5)
+            urllib.request.urlopen(f"{url}/agent2/summary.json", timeout=5)  # noqa: S310  loopback http
         assert refused.value.code == 404
     finally:
         server.shutdown()

@@ -66,7 +66,9 @@ def test_a_stopped_agent_fires_its_not_ready_alert(tmp_path: Path) -> None:
     with running_fleet(Path.cwd(), tmp_path / "fleet") as fleet:
         addresses = {agent: server.url.removeprefix("http://") for agent, server in fleet.servers.items()}
         env = {
-            "MLOPS_PROMETHEUS_TARGETS": " ".join(f"{agent}={address}" for agent, address in addresses.items()),
+            "MLOPS_PROMETHEUS_TARGETS": " ".join(
+                f"{agent}={address}" for agent, address in addresses.items()
+            ),
             "MLOPS_PROMETHEUS_INTERVAL": "1s",
             "MLOPS_HOME": str(home),
         }
@@ -85,7 +87,13 @@ def test_a_stopped_agent_fires_its_not_ready_alert(tmp_path: Path) -> None:
                 timeout_s=30,
                 what="agent1's request rate",
             )
-            assert _query(url, 'service:latency_p99_seconds:rate5m{service="agent1"}')
+            buckets = 'bentoml_service_request_duration_seconds_bucket{service="agent1", endpoint="/score"}'
+            assert _query(url, buckets), "agent1's latency histogram was not scraped"
+            wait_for(
+                lambda: _query(url, 'service:latency_p99_seconds:rate5m{service="agent1"} >= 0'),
+                timeout_s=30,
+                what=f"agent1's p99 latency; buckets: {_query(url, f'rate({buckets}[5m])')}",
+            )
             dropped = _query(url, "prediction_log_dropped_total")
             assert {row["metric"]["service"] for row in dropped} == set(addresses)
             assert not _query(url, 'service:error_ratio:rate5m{service="agent1"} > 0')

@@ -53,7 +53,9 @@ def _copy_repo_parts(root: Path) -> Path:
 def test_the_written_config_scrapes_every_lifecycle_service_a_new_agent_too(tmp_path: Path) -> None:
     root = _copy_repo_parts(tmp_path / "repo")
     (root / "agents" / "fraud_scorer").mkdir()
-    (root / "agents" / "fraud_scorer" / "BUILD").write_text('agent(name="fraud_scorer", service_class="Fraud")\n')
+    (root / "agents" / "fraud_scorer" / "BUILD").write_text(
+        'agent(name="fraud_scorer", service_class="Fraud")\n'
+    )
     state = tmp_path / "state"
     subprocess.run([str(root / "scaling" / "prometheus"), "config", str(state)], check=True, timeout=60)
     _promtool("check", "config", str(state / "prometheus.yml"))
@@ -106,7 +108,8 @@ def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
         for rule in group["rules"]
         if "alert" in rule
     }
-    firing, quiet = set(), set()
+    firing: set[str] = set()
+    quiet: set[str] = set()
     for path in CONFIG.glob("tests/*.yml"):
         for case in yaml.safe_load(path.read_text())["tests"]:
             for check in case.get("alert_rule_test", []):
