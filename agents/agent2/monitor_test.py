@@ -122,6 +122,7 @@ def test_hostile_values_leave_the_report_readable(repo: Path) -> None:
     # The axis spans the reference's range, not the hostile values.
     figure = html.split('data-feature="lag_1" data-underflow', 1)[1].split("</figure>", 1)[0]
     assert "e+308" not in figure and "e+33" not in figure
-    row = re.split(r'<tr class="feature[^"]*" data-feature="lag_1">', html, maxsplit=1)[1].split("</tr>", 1)[0]
+    row = re.split(r'<tr class="feature[^"]*" data-feature="lag_1">', html, maxsplit=1)[1]
+    row = row.split("</tr>", 1)[0]
     assert 'class="current-below" data-value="1"' in row and 'class="current-above" data-value="3"' in row
     assert re.search(r'id="out-of-range-rows">4</span> of 404', html)
