@@ -1,4 +1,7 @@
 import json
+import math
+import re
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,3 +91,38 @@ def test_labelled_rows_give_a_quality_metric(repo: Path) -> None:
     quality = summary["quality"]
     assert quality["metric"] == "mae" and quality["current"] > 0 and quality["current_count"] == 500
     assert sorted(FEATURES) == sorted(MONITOR.features)
+
+
+def test_hostile_values_leave_the_report_readable(repo: Path) -> None:
+    """A few rows near 1e308 and ids of 1e33 among ordinary traffic: no overflow warning, finite
+    means, robust statistics that ignore them, and the rows counted outside the reference's range."""
+    frame = tiny_demand(400, seed=2)[0]
+    hostile = frame.head(4).assign(lag_1=[1.7e308, 1e308, -1.7e308, 1.6e308], store_id=1e33, product_id=1e33)
+    log_traffic(repo, pd.concat([frame, hostile], ignore_index=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy overflow (RuntimeWarning) fails the test
+        code, summary = run(repo)
+    assert code == EXIT_STABLE and summary["current_rows"] == 404  # four rows in 404 are not drift
+    assert summary["out_of_range_rows"] == 4
+    features = {feature["feature"]: feature for feature in summary["features"]}
+    lag = features["lag_1"]
+    assert (lag["current_below_reference"], lag["current_above_reference"]) == (1, 3)
+    assert all(
+        math.isfinite(lag[key]) for key in ("current_mean", "current_median", "current_p05", "current_p95")
+    )
+    assert lag["current_p95"] <= lag["reference_p95"] * 2, "the 95th percentile ignores four rows in 404"
+    assert features["store_id"]["current_above_reference"] == 4
+
+    html = (repo / "out" / "report.html").read_text()
+    assert "inf" not in html.lower().replace("info", "")
+    plot = re.search(
+        r'<figure class="plot" data-feature="lag_1" data-underflow="(\d+)" data-overflow="(\d+)">', html
+    )
+    assert plot is not None and plot.groups() == ("1", "3")
+    # The axis spans the reference's range, not the hostile values.
+    figure = html.split('data-feature="lag_1" data-underflow', 1)[1].split("</figure>", 1)[0]
+    assert "e+308" not in figure and "e+33" not in figure
+    row = re.split(r'<tr class="feature[^"]*" data-feature="lag_1">', html, maxsplit=1)[1]
+    row = row.split("</tr>", 1)[0]
+    assert 'class="current-below" data-value="1"' in row and 'class="current-above" data-value="3"' in row
+    assert re.search(r'id="out-of-range-rows">4</span> of 404', html)

@@ -24,6 +24,11 @@ catches any shift in shape but, on large samples, flags shifts too small to matt
 drifted when either crosses its threshold; the caller owns the thresholds (conventionally PSI 0.1
 watch, 0.2 act; set ``ks_pvalue_threshold=0`` to rely on PSI alone). Missing values are dropped
 before testing; a side left with no values yields ``None`` statistics and no verdict of drift.
+
+Live traffic can hold hostile values (near 1e308): beside each mean, which one such row moves
+anywhere, every feature carries its median and 5th/95th percentiles, and how many current values
+fell below or above the reference's range; ``out_of_range_rows`` counts the current rows with any
+feature outside it. Means and quantiles are computed so that such values cannot overflow.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from scipy.stats import ks_2samp
 
 DEFAULT_BINS = 10
 PSI_EPSILON = 1e-4
+LOW_QUANTILE, HIGH_QUANTILE = 0.05, 0.95
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
 
@@ -54,6 +60,14 @@ class FeatureDrift:
     current_count: int
     reference_mean: float | None
     current_mean: float | None
+    reference_median: float | None = None
+    current_median: float | None = None
+    reference_p05: float | None = None
+    reference_p95: float | None = None
+    current_p05: float | None = None
+    current_p95: float | None = None
+    current_below_reference: int = 0  # current values under the reference's minimum
+    current_above_reference: int = 0  # and over its maximum
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class DriftSummary:
     ks_pvalue_threshold: float
     prediction: FeatureDrift | None = None
     quality: Quality | None = None
+    out_of_range_rows: int = 0  # current rows with any feature outside the reference's range
     drifted_features: list[str] = field(init=False)
     drifted: bool = field(init=False)
 
@@ -135,6 +150,9 @@ def feature_drift(
     def result(
         index: float | None, statistic: float | None, pvalue: float | None, flagged_by: list[str]
     ) -> FeatureDrift:
+        ref_median, ref_p05, ref_p95 = quantiles(ref, (0.5, LOW_QUANTILE, HIGH_QUANTILE))
+        cur_median, cur_p05, cur_p95 = quantiles(cur, (0.5, LOW_QUANTILE, HIGH_QUANTILE))
+        below, above = outside(ref, cur)
         return FeatureDrift(
             name,
             index,
@@ -144,8 +162,16 @@ def feature_drift(
             flagged_by,
             int(ref.size),
             int(cur.size),
-            _mean(ref),
-            _mean(cur),
+            mean(ref),
+            mean(cur),
+            ref_median,
+            cur_median,
+            ref_p05,
+            ref_p95,
+            cur_p05,
+            cur_p95,
+            int(below.sum()),
+            int(above.sum()),
         )
 
     if ref.size == 0 or cur.size == 0:
@@ -208,24 +234,62 @@ def compare(
             reference=_score(reference, label_column, prediction_column, metric),
             current_count=_labelled(current, label_column, prediction_column)[0].size,
         )
-    return DriftSummary(results, psi_threshold, ks_pvalue_threshold, prediction, quality)
+    out_of_range = np.zeros(len(current), dtype=bool)
+    for name in features:
+        ref, cur = _clean(reference[name], name), _numbers(current[name])
+        below, above = outside(ref, cur)
+        out_of_range |= below | above
+    return DriftSummary(
+        results, psi_threshold, ks_pvalue_threshold, prediction, quality, int(out_of_range.sum())
+    )
+
+
+def mean(values: np.ndarray) -> float | None:
+    """The mean of finite values, summing ``value / n``: no partial sum can overflow, even near 1e308."""
+    return float(np.sum(values / values.size)) if values.size else None
+
+
+def quantiles(values: np.ndarray, levels: Sequence[float]) -> list[float | None]:
+    """Linear-interpolated quantiles (numpy's default) computed as ``a * (1 - t) + b * t``, which
+    cannot overflow between two huge values of opposite sign, where ``a + (b - a) * t`` does."""
+    if values.size == 0:
+        return [None for _ in levels]
+    ordered = np.sort(values)
+    result: list[float | None] = []
+    for level in levels:
+        position = level * (ordered.size - 1)
+        low = int(np.floor(position))
+        high = min(low + 1, ordered.size - 1)
+        weight = position - low
+        result.append(float(ordered[low] * (1 - weight) + ordered[high] * weight))
+    return result
+
+
+def outside(reference: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the current values below and above the reference's range (none when it is empty);
+    missing current values are in neither."""
+    if reference.size == 0:
+        return np.zeros(current.size, dtype=bool), np.zeros(current.size, dtype=bool)
+    with np.errstate(invalid="ignore"):  # NaN compares False: missing is not out of range
+        return current < reference.min(), current > reference.max()
 
 
 def _clean(values: Sequence[float] | np.ndarray | pd.Series, name: str = "values") -> np.ndarray:
+    array = _numbers(values, name)
+    return array[np.isfinite(array)]
+
+
+def _numbers(values: Sequence[float] | np.ndarray | pd.Series, name: str = "values") -> np.ndarray:
+    """Every value as float64, missing ones as NaN (row positions kept)."""
     series = pd.Series(values)
     if not (pd.api.types.is_numeric_dtype(series) or series.isna().all()):
         raise TypeError(f"{name}: drift tests need numbers, got {series.dtype}")
-    array = series.to_numpy(dtype="float64", na_value=np.nan)
-    return array[np.isfinite(array)]
+    return series.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _shares(values: np.ndarray, edges: np.ndarray, epsilon: float) -> np.ndarray:
     counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1)
     return np.maximum(counts / values.size, epsilon)
-
-
-def _mean(values: np.ndarray) -> float | None:
-    return float(values.mean()) if values.size else None
 
 
 def _labelled(frame: pd.DataFrame, label: str, prediction: str) -> tuple[np.ndarray, np.ndarray]:

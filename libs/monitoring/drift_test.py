@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from libs.monitoring.drift import compare, feature_drift, ks_test, psi
+from libs.monitoring.drift import compare, feature_drift, ks_test, mean, psi, quantiles
 
 
 class Thresholds(TypedDict):
@@ -148,3 +149,25 @@ def test_bad_inputs_are_refused_with_names() -> None:
         feature_drift("segment", ["a", "b"], ["a"], **THRESHOLDS)
     with pytest.raises(ValueError, match="psi_threshold"):
         compare(reference, current, features=["stable"], psi_threshold=0, ks_pvalue_threshold=0.01)
+
+
+def test_means_and_quantiles_of_extreme_values_do_not_overflow() -> None:
+    extreme = np.array([1.7e308, 1.7e308, -1.7e308, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow RuntimeWarning would fail here
+        assert mean(extreme) == pytest.approx(1.7e308 / 4)
+        assert quantiles(extreme, (0.5, 0.0, 1.0)) == [pytest.approx(0.85e308), -1.7e308, 1.7e308]
+        ordinary = np.array([1.0, 2.0, 3.0, 4.0])
+        assert quantiles(ordinary, (0.5, 0.25)) == list(np.quantile(ordinary, [0.5, 0.25]))
+
+
+def test_values_outside_the_reference_range_are_counted_per_feature_and_per_row() -> None:
+    reference = pd.DataFrame({"a": np.linspace(0, 10, 101), "b": np.linspace(0, 1, 101)})
+    current = pd.DataFrame({"a": [5.0, -1.0, 11.0, 5.0, np.nan], "b": [0.5, 0.5, 2.0, 0.5, 3.0]})
+    summary = compare(reference, current, features=["a", "b"], psi_threshold=0.2, ks_pvalue_threshold=0.0)
+    a, b = summary.features
+    assert (a.current_below_reference, a.current_above_reference) == (1, 1)
+    assert (b.current_below_reference, b.current_above_reference) == (0, 2)
+    assert summary.out_of_range_rows == 3  # rows 1, 2 and 4; a missing value is not out of range
+    assert a.reference_median == pytest.approx(5.0) and a.current_median == pytest.approx(5.0)
+    assert summary.to_dict()["out_of_range_rows"] == 3

@@ -7,12 +7,20 @@ API::
 
 Plots are inline SVG drawn from numpy histograms rather than matplotlib: a bar chart needs no
 plotting stack in three agent lockfiles, and the output is small and byte-for-byte reproducible.
+Bins span the reference's range, with an underflow bin and an overflow bin at either end holding
+the current values beyond it (their counts printed), so a few hostile values (near 1e308) cannot
+stretch the axis until every other value shares one bar. The table shows each feature's median
+and 5th-95th percentiles beside its mean, and how many current values fell outside the
+reference's range.
 No external URL (scripts, fonts, styles, even the SVG namespace, which HTML does not need), so
 the page renders where the retrain loop leaves it, without a network.
 
 Stable hooks for tests and scrapers: ``#verdict`` (class ``drifted`` or ``stable``), ``#features``
 with one ``tr.feature[data-feature=NAME]`` per feature holding ``td.psi``, ``td.ks-statistic``,
-``td.ks-pvalue`` and ``td.status``; ``#prediction`` and ``#quality`` when present; every number
+``td.ks-pvalue``, ``td.current-median``, ``td.current-below``, ``td.current-above`` and
+``td.status``; ``#out-of-range-rows``; ``#prediction`` and ``#quality`` when present; every
+``figure.plot`` has ``data-underflow`` and ``data-overflow`` (current values beyond the reference's
+range); every number
 cell carries its exact value in ``data-value``; ``#summary-json`` holds ``summary.to_dict()``.
 Every string from data (feature names, agent, metric) is escaped.
 """
@@ -83,6 +91,8 @@ def render_report(
         f'<p>Drifted features: <span id="drifted-features">{escape(drifted)}</span>. Thresholds: PSI &ge; '
         f'<span id="psi-threshold">{summary.psi_threshold:g}</span> or KS p-value &lt; '
         f'<span id="ks-pvalue-threshold">{summary.ks_pvalue_threshold:g}</span>.</p>',
+        f'<p>Current rows with a value outside the reference\'s range: <span id="out-of-range-rows">'
+        f"{summary.out_of_range_rows}</span> of {len(current)}.</p>",
         "<h2>Features</h2>",
         _table("features", summary.features),
     ]
@@ -123,6 +133,8 @@ def _table(table_id: str, results: list[FeatureDrift]) -> str:
     head = (
         "<tr><th>feature</th><th>PSI</th><th>KS statistic</th><th>KS p-value</th>"
         "<th>reference n</th><th>current n</th><th>reference mean</th><th>current mean</th>"
+        "<th>reference median</th><th>current median</th><th>reference p5&ndash;p95</th>"
+        "<th>current p5&ndash;p95</th><th>current below range</th><th>current above range</th>"
         "<th>status</th><th>flagged by</th></tr>"
     )
     rows = [
@@ -135,6 +147,12 @@ def _table(table_id: str, results: list[FeatureDrift]) -> str:
         f"{_number('current-count', result.current_count, str)}"
         f"{_number('reference-mean', result.reference_mean, format_pvalue)}"
         f"{_number('current-mean', result.current_mean, format_pvalue)}"
+        f"{_number('reference-median', result.reference_median, format_pvalue)}"
+        f"{_number('current-median', result.current_median, format_pvalue)}"
+        f"{_span('reference-range', result.reference_p05, result.reference_p95)}"
+        f"{_span('current-range', result.current_p05, result.current_p95)}"
+        f"{_number('current-below', result.current_below_reference, str)}"
+        f"{_number('current-above', result.current_above_reference, str)}"
         f'<td class="status">{"drifted" if result.drifted else "stable"}</td>'
         f'<td class="flagged-by">{escape(", ".join(result.flagged_by))}</td></tr>'
         for result in results
@@ -146,6 +164,11 @@ def _number(css_class: str, value: float | int | None, text: Callable[[Any], str
     shown = text(value)
     exact = "" if value is None else f' data-value="{escape(repr(value))}"'
     return f'<td class="{css_class}"{exact}>{escape(shown)}</td>'
+
+
+def _span(css_class: str, low: float | None, high: float | None) -> str:
+    shown = "n/a" if low is None or high is None else f"{format_pvalue(low)} to {format_pvalue(high)}"
+    return f'<td class="{css_class}">{escape(shown)}</td>'
 
 
 def _quality(quality: Quality) -> str:
@@ -161,8 +184,11 @@ def _quality(quality: Quality) -> str:
 def _figure(name: str, reference: pd.DataFrame, current: pd.DataFrame) -> str:
     ref = _values(reference, name)
     cur = _values(current, name)
+    low, high = _range(ref if ref.size else cur)
+    underflow, overflow = int(np.sum(cur < low)), int(np.sum(cur > high))
     return (
-        f'<figure class="plot" data-feature="{escape(name)}">{_histogram_svg(name, ref, cur)}'
+        f'<figure class="plot" data-feature="{escape(name)}" data-underflow="{underflow}" '
+        f'data-overflow="{overflow}">{_histogram_svg(name, ref, cur, low, high)}'
         f"<figcaption>{escape(name)}</figcaption></figure>"
     )
 
@@ -174,21 +200,29 @@ def _values(frame: pd.DataFrame, name: str) -> np.ndarray:
     return array[np.isfinite(array)]
 
 
-def _histogram_svg(name: str, reference: np.ndarray, current: np.ndarray) -> str:
-    """Both samples over one set of equal-width bins, as shares, so different sample sizes compare."""
+def _range(values: np.ndarray) -> tuple[float, float]:
+    """The axis: the reference's range (the current sample's when there is no reference)."""
+    if values.size == 0:
+        return -0.5, 0.5
+    low, high = float(values.min()), float(values.max())
+    return (low - 0.5, high + 0.5) if low == high else (low, high)
+
+
+def _histogram_svg(name: str, reference: np.ndarray, current: np.ndarray, low: float, high: float) -> str:
+    """Both samples as shares (so different sample sizes compare) over equal-width bins from ``low``
+    to ``high``, plus an underflow bin first and an overflow bin last for values beyond them."""
     label = f"<title>{escape(name)}: reference vs current</title>"
     svg_open = f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img">'
-    both = np.concatenate([reference, current])
-    if both.size == 0:
+    if reference.size + current.size == 0:
         return f'{svg_open}{label}<text x="10" y="{HEIGHT // 2}">no values</text></svg>'
-    low, high = float(both.min()), float(both.max())
-    if low == high:
-        low, high = low - 0.5, high + 0.5
-    edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
+    # low * (1 - t) + high * t: no overflow even when high - low would exceed the largest float.
+    steps = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
+    edges = low * (1 - steps) + high * steps
     shares = [_shares(sample, edges) for sample in (reference, current)]
     tallest = max(float(np.max(share)) for share in shares) or 1.0
+    slots = HISTOGRAM_BINS + 2
     plot_width, plot_height = WIDTH - 2 * MARGIN, HEIGHT - 2 * MARGIN
-    bar = plot_width / HISTOGRAM_BINS / 2
+    bar = plot_width / slots / 2
     bars = []
     for offset, (share, colour) in enumerate(zip(shares, (REFERENCE_COLOUR, CURRENT_COLOUR), strict=True)):
         for index, value in enumerate(share):
@@ -198,19 +232,29 @@ def _histogram_svg(name: str, reference: np.ndarray, current: np.ndarray) -> str
                 f'<rect x="{x:.2f}" y="{MARGIN + plot_height - height:.2f}" width="{bar:.2f}" '
                 f'height="{height:.2f}" fill="{colour}"/>'
             )
+    below, above = int(np.sum(current < low)), int(np.sum(current > high))
     axis_y = MARGIN + plot_height
+    first, last = MARGIN + 2 * bar, WIDTH - MARGIN - 2 * bar
+    dashed = f'y1="{MARGIN}" y2="{axis_y}" stroke="#999" stroke-dasharray="2"'
+    low_text, high_text = escape(f"{low:.4g}"), escape(f"{high:.4g}")
     axes = (
         f'<line x1="{MARGIN}" y1="{axis_y}" x2="{WIDTH - MARGIN}" y2="{axis_y}" stroke="#333"/>'
-        f'<text x="{MARGIN}" y="{HEIGHT - 6}" font-size="10">{escape(f"{low:.4g}")}</text>'
-        f'<text x="{WIDTH - MARGIN}" y="{HEIGHT - 6}" font-size="10" text-anchor="end">'
-        f'{escape(f"{high:.4g}")}</text>'
+        f'<line x1="{first:.2f}" x2="{first:.2f}" {dashed}/><line x1="{last:.2f}" x2="{last:.2f}" {dashed}/>'
+        f'<text x="{first:.2f}" y="{HEIGHT - 6}" font-size="10">{low_text}</text>'
+        f'<text x="{last:.2f}" y="{HEIGHT - 6}" font-size="10" text-anchor="end">{high_text}</text>'
         f'<text x="{MARGIN}" y="{MARGIN - 8}" font-size="10">max share {tallest:.3f}</text>'
+        f'<text class="underflow" x="{MARGIN}" y="{axis_y + 10}" font-size="9">&lt; {below}</text>'
+        f'<text class="overflow" x="{WIDTH - MARGIN}" y="{axis_y + 10}" font-size="9" text-anchor="end">'
+        f"&gt; {above}</text>"
     )
     return f'{svg_open}{label}{"".join(bars)}{axes}</svg>'
 
 
 def _shares(sample: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Shares of ``sample`` in: below the first edge, each bin, above the last edge."""
     if sample.size == 0:
-        return np.zeros(edges.size - 1)
-    counts, _ = np.histogram(sample, bins=edges)
-    return counts / sample.size
+        return np.zeros(edges.size + 1)
+    inside = sample[(sample >= edges[0]) & (sample <= edges[-1])]
+    counts, _ = np.histogram(inside, bins=edges)
+    below, above = np.sum(sample < edges[0]), np.sum(sample > edges[-1])
+    return np.concatenate([[below], counts, [above]]) / sample.size
