@@ -256,7 +256,9 @@ class Pipeline:
         return [entry if isinstance(entry, str) else next(iter(entry)) for entry in entries]
 
 
-def build_tools(clone: Clone, pipeline: Pipeline, *, stage_pex_dir: Path | None, dvc: Sequence[str] | None) -> None:
+def build_tools(
+    clone: Clone, pipeline: Pipeline, *, stage_pex_dir: Path | None, dvc: Sequence[str] | None
+) -> None:
     """Points the clone at its stage programs and DVC, building with the clone's Pants what is not given.
 
     One ``./pants package`` (no daemon left behind) builds the recorded commit's own stage PEXes
@@ -264,7 +266,9 @@ def build_tools(clone: Clone, pipeline: Pipeline, *, stage_pex_dir: Path | None,
     """
     targets = (pipeline.programs() if stage_pex_dir is None else []) + ([":dvc"] if dvc is None else [])
     if targets:
-        clone.must(clone.run(["./pants", "--no-pantsd", "-lwarn", "package", *targets]), "building the stages")
+        clone.must(
+            clone.run(["./pants", "--no-pantsd", "-lwarn", "package", *targets]), "building the stages"
+        )
     clone.env["MLOPS_STAGE_PEX_DIR"] = str(stage_pex_dir or clone.root / "dist")
     python = clone.env.get("MLOPS_STAGE_PYTHON", "python3.11")
     clone.dvc_command = tuple(dvc) if dvc is not None else (python, str(clone.root / "dist" / "dvc.pex"))
@@ -330,11 +334,12 @@ def reproduce(
     with tempfile.TemporaryDirectory(prefix=f"reproduce-{recorded.agent}-") as scratch:
         env = _clone_env()
         env["MLOPS_HOME"] = str(Path(scratch) / "home")
-        clone = clone_at(source, recorded.commit, Path(scratch) / "repo", dvc=dvc, env=env)
-        restore_inputs(
-            clone, recorded.data_hashes, settings.dvc_remote_url or str(settings.home / "dvc-remote")
-        )
-        reproduced = rerun_to_evaluation(clone, recorded, stage_pex_dir=stage_pex_dir)
+        clone = clone_at(source, recorded.commit, Path(scratch) / "repo", env=env)
+        pipeline = Pipeline.read(clone, recorded)
+        build_tools(clone, pipeline, stage_pex_dir=stage_pex_dir, dvc=dvc)
+        remote = settings.dvc_remote_url or str(settings.home / "dvc-remote")
+        restore_inputs(clone, recorded.data_hashes, remote)
+        reproduced = rerun_to_evaluation(clone, pipeline, recorded.params_yaml)
     return recorded, compare(recorded.metrics, reproduced, tolerance(recorded.params_yaml))
 
 
