@@ -2,6 +2,8 @@
 
 Both models are scored by the same function on the same held-out rows, so the gate compares like
 with like; the decision, with its numbers, is written to the stage's output and to the registry.
+The output holds no run id: DVC records its md5 in the committed dvc.lock, so it must be the same
+bytes for the same inputs and registry (the version names the run, `cli show` prints it).
 """
 
 from __future__ import annotations
@@ -92,7 +94,6 @@ def register_and_gate(
             "champion_score": champion_score,
             "promoted": decision.promoted,
             "reason": decision.reason,
-            "run_id": run.info.run_id,
         },
         ctx.out("registration.json"),
     )

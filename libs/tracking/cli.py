@@ -1,4 +1,4 @@
-"""``python -m libs.tracking show|rollback <model>``: the registry as an operator needs it.
+"""``python -m libs.tracking show|rollback|reproduce <model>``: the registry as an operator needs it.
 
 Any failure is one line on stderr and exit code 2, so scripts and people both can act on it.
 """
@@ -14,6 +14,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from libs.settings import Settings, disable_telemetry
+from libs.tracking import reproduce
 from libs.tracking.errors import TrackingError
 from libs.tracking.gate import TAG_PREFIX as GATE
 from libs.tracking.preview import describe, preview
@@ -26,11 +27,13 @@ from libs.tracking.registry import (
     registered_model,
     rollback,
 )
+from libs.tracking.rundata import describe_run
 from libs.tracking.uris import client_for, resolve_settings
 
 USAGE_ERROR = 2
 DESCRIPTION = (
-    "Show a registered model's versions and gate decisions, roll its champion back, or preview the "
+    "Show a registered model's versions and gate decisions, roll its champion back, rebuild a version "
+    "from its lineage (reproduce), or preview the "
     "gate for a pull request from two registration.json files."
 )
 
@@ -47,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     gate_preview.add_argument("base", help="the base branch's registration.json ('-' if it has none)")
     gate_preview.add_argument("head", help="the head's registration.json")
+    reproduce.add_parser(commands)
     return parser
 
 
@@ -100,6 +104,8 @@ def show(name: str, settings: Settings) -> list[str]:
     ]
     for version in model_versions(name, settings=settings):
         lines.extend(_describe_version(version, champion_version))
+        if str(version.version) == champion_version and version.run_id:
+            lines.extend(describe_run(client_for(settings), version.run_id))
     return lines
 
 
@@ -120,6 +126,8 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None)
             print(gate_preview(args.base, args.head))
             return 0
         resolved = _settings(args, settings)
+        if args.command == "reproduce":
+            return reproduce.main(args, resolved)
         if args.command == "show":
             print("\n".join(show(args.model, resolved)))
         else:

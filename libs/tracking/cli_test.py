@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -30,6 +31,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     model = LogisticRegression().fit(features, (features[:, 0] > 0).astype(int))
     with tracked_run("cli-test", params={}, lineage=Lineage(), settings=settings) as run:
         log_sklearn_model(model)
+        mlflow.log_metric("model.roc_auc", 0.9)
+        mlflow.log_text("train:\n  c: 1.0\n", "params/params.yaml")
     for version, score, champion_score in (("1", 0.80, None), ("2", 0.90, 0.80)):
         register_model(run.info.run_id, "model", MODEL, settings=settings)
         gate(MODEL, version, score, champion_score, margin=0.05, higher_is_better=True, settings=settings)
@@ -46,6 +49,10 @@ def test_show_lists_versions_champion_and_gate_decisions(
     assert "champion history 1 -> 2" in out
     assert "v2  READY" in out and "CHAMPION" in out and "replaced v1" in out
     assert "gate promoted: promoted v2: score 0.9 beats champion v1's 0.8 by 0.1" in out
+    # The champion's run: its lineage, every metric and the recorded params file.
+    assert "lineage.git_dirty=unknown" in out
+    assert "metric model.roc_auc=0.9" in out
+    assert "artifact params/params.yaml" in out
 
 
 def test_rollback_moves_the_champion_back(store: str, capsys: pytest.CaptureFixture[str]) -> None:
