@@ -31,10 +31,12 @@ def next_steps_from_data(names: Names) -> str:
     agent = names.agent
     return f"""Created agent {agent} ({names.kind}) on its own data, model {names.model_name}, service {names.service_class}.
 Its data: {input_path(agent)} (a copy, tracked by DVC); its columns: agents/{agent}/columns.py.
-Next:
+Next (commit the new files, {input_path(agent)}.dvc among them):
   ./pants test agents/{agent}:: services/{agent}::      unit and service tests
-  ./pants run :dvc -- repro pipelines/{agent}/dvc.yaml   train, gate, register, export
-  ./pants run :serve -- {agent} --port 3100             serve the champion"""
+  ./pants package agents/{agent}:pipeline && MLOPS_STAGE_PEX_DIR=$PWD/dist \\
+    ./pants run :dvc -- repro pipelines/{agent}/dvc.yaml   train, gate, register, export
+  ./pants package agents/{agent}:serve && python3.11 dist/agents.{agent}/serve.pex \\
+    serve services.{agent}.service:{names.service_class} --host 127.0.0.1 --port 3100   serve it"""
 
 
 def next_steps(names: Names) -> str:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from tools.new_agent.dataset import copy_as_parquet
@@ -25,22 +23,26 @@ class DataCopyError(Exception):
     """The copy or `dvc add` failed; what was copied has been removed again."""
 
 
+def _dvc_add(root: Path, relative: str) -> None:
+    """`dvc add relative` in the repository at ``root``, through DVC's Python API (no shell-out)."""
+    os.environ.update(TELEMETRY_OFF)
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            repo.add(relative)
+    except DvcException as error:
+        raise DataCopyError(f"dvc add {relative} failed: {error}") from error
+
+
 def add_copy(root: Path, source: Path, relative: str) -> None:
     """Copies ``source`` to ``root/relative`` as Parquet and runs `dvc add` on it."""
     destination = root / relative
     folder = destination.parent
     try:
         copy_as_parquet(source, destination)
-        result = subprocess.run(
-            [sys.executable, "-m", "dvc", "add", "--quiet", relative],
-            cwd=root,
-            env={**os.environ, **TELEMETRY_OFF},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise DataCopyError(f"dvc add {relative} failed:\n{result.stdout}{result.stderr}")
+        _dvc_add(root, relative)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -8,7 +8,8 @@ What is inferred, and why:
 - a column with any null is nullable; one with only nulls is left out;
 - an accepted range is the observed one widened by `MARGIN` of its span on each side (at least
   1 when every value is the same): a served row a little outside what training saw is still
-  answered, one far outside (a typo, 1e308) is refused at the boundary.
+  answered, one far outside (a typo, 1e308) is refused at the boundary. A column with no negative
+  value gets no negative minimum.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _quoted(name: str) -> str:
 
 def _widened(low: float, high: float, integer: bool) -> tuple[float, float]:
     pad = MARGIN * (high - low) or 1.0
-    low, high = low - pad, high + pad
+    low, high = (low - pad if low - pad >= 0 or low < 0 else 0.0), high + pad
     if integer:
         return float(math.floor(low)), float(math.ceil(high))
     return float(f"{low:.6g}"), float(f"{high:.6g}")

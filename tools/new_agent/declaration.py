@@ -88,8 +88,9 @@ def columns_module(agent: str, data: Dataset) -> str:
         "narrow a column here and nothing else needs an edit.",
         "",
         f"Inferred from {data.source.name} ({data.rows} rows) by `./pants run :new-agent`: ranges are the",
-        f"observed ones widened by {MARGIN:.0%} of their span on each side (a served value outside them is",
-        f"refused); strings with at most {MAX_CATEGORIES} distinct values are categories. Left out:{left_out}",
+        f"observed ones widened by {MARGIN:.0%} of their span on each side, never below 0 for a column",
+        "with no negative value (a served value outside them is refused); strings with at most",
+        f"{MAX_CATEGORIES} distinct values are categories. Left out:{left_out}",
         '"""',
         "",
         "from libs.tabular import Column, Table",
@@ -112,7 +113,7 @@ def sample_module(agent: str, data: Dataset) -> str:
     lines = [
         f'"""{len(data.sample)} rows sampled from {data.source.name} (a classifier\'s with both classes evenly):',
         f"the tiny champion {agent}'s tests train on, and the rows they send its service. Raw values, as a",
-        'caller sends them; `TABLE.frame` encodes them as the model sees them."""',
+        'caller sends them; `libs.tabular.frames.features_frame` encodes them as the model sees them."""',
         "",
         "ROWS = [",
     ]
