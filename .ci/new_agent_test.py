@@ -147,7 +147,12 @@ class NewAgent(unittest.TestCase):
         """README "Bring your own data": package the serve PEX, serve on PORT, post one row, read the log."""
         self.pants("package", f"agents/{NAME}:serve")
         env = {**self.env, "BENTOML_HOME": str(Path(self.scratch) / "bentoml")}
-        command = ["python3.11", f"dist/agents.{NAME}/serve.pex", "serve", f"services.{NAME}.service:{SERVICE_CLASS}"]
+        command = [
+            "python3.11",
+            f"dist/agents.{NAME}/serve.pex",
+            "serve",
+            f"services.{NAME}.service:{SERVICE_CLASS}",
+        ]
         server = subprocess.Popen(
             [*command, "--host", "127.0.0.1", "--port", str(PORT)],
             cwd=self.repo,

@@ -122,10 +122,14 @@ class Table:
 
     def row_message(self, name: str) -> type[Message]:
         """The service's request row: the id (when declared) and the features, each in its range."""
-        fields = {column.name: column.field() for column in (*((self.id,) if self.id else ()), *self.features)}
+        fields = {
+            column.name: column.field() for column in (*((self.id,) if self.id else ()), *self.features)
+        }
         return create_model(name, __base__=Message, **fields)  # type: ignore[call-overload,no-any-return]
 
-    def answer_message(self, name: str, output: str, *, minimum: float | None, maximum: float | None) -> type[Message]:
+    def answer_message(
+        self, name: str, output: str, *, minimum: float | None, maximum: float | None
+    ) -> type[Message]:
         """The service's answer per row: the row's id (when declared), ``output`` and the model's identity."""
         bounds = {key: value for key, value in (("ge", minimum), ("le", maximum)) if value is not None}
         fields: dict[str, Any] = {output: (float, Field(**bounds))}
@@ -143,7 +147,6 @@ class Table:
             [[column.encode(getattr(row, column.name)) for column in self.features] for row in rows],
             dtype=np.float64,
         ).reshape(len(rows), len(self.features))
-
 
 
 __all__ = ["MAX_BATCH", "Column", "Table"]

@@ -75,8 +75,14 @@ def test_the_request_row_checks_ranges_and_categories_and_the_matrix_encodes_the
     row = TABLE.row_message("ShopRow")
     ok = row.model_validate({"shop": 3, "size m2": 120.5, "region": "south"})
     matrix = TABLE.matrix([ok])
-    assert matrix.shape == (1, 3) and matrix[0, 0] == 120.5 and math.isnan(matrix[0, 1]) and matrix[0, 2] == 1.0
-    for bad, field in (({"size m2": 1e308}, "size m2"), ({"region": "east"}, "region"), ({"extra": 1}, "extra")):
+    assert (
+        matrix.shape == (1, 3) and matrix[0, 0] == 120.5 and math.isnan(matrix[0, 1]) and matrix[0, 2] == 1.0
+    )
+    for bad, field in (
+        ({"size m2": 1e308}, "size m2"),
+        ({"region": "east"}, "region"),
+        ({"extra": 1}, "extra"),
+    ):
         with pytest.raises(ValidationError, match=field):
             row.model_validate({"shop": 3, "size m2": 1.0, "region": "north", **bad})
     answer = TABLE.answer_message("ShopAnswer", "probability", minimum=0.0, maximum=1.0)

@@ -46,7 +46,7 @@ def schema(table: Table, name: str, *, with_split: bool) -> pa.DataFrameSchema:
 def split(
     table: Table, frame: pd.DataFrame, *, holdout_fraction: float, seed: int, stratify: bool
 ) -> np.ndarray:
-    """"train" or "holdout" per row: by id group when the table declares an id (no id on both
+    """ "train" or "holdout" per row: by id group when the table declares an id (no id on both
     sides), stratified by the target when asked (a classifier: each class on both sides, in proportion;
     with an id, a group's class is its highest)."""
     target = frame[table.target.name]
@@ -64,7 +64,10 @@ def split(
 def features_frame(table: Table, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Raw records (categories by name, as a caller sends them) as the model sees them."""
     return pd.DataFrame(
-        {column.name: [column.encode(record.get(column.name)) for record in records] for column in table.features}
+        {
+            column.name: [column.encode(record.get(column.name)) for record in records]
+            for column in table.features
+        }
     )
 
 

@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, help="repository root (default: found from the cwd)")
     parser.add_argument("--data", type=Path, help="a .csv or .parquet file to build the agent on (only read)")
     parser.add_argument("--target", help="with --data: the column to predict")
-    parser.add_argument("--id", dest="id_column", help="with --data: a column grouping rows (kept on one side of the split)")
+    parser.add_argument(
+        "--id", dest="id_column", help="with --data: a column grouping rows (kept on one side of the split)"
+    )
     args = parser.parse_args(argv)
     try:
         root = find_root((args.root or Path.cwd()).resolve())

@@ -138,7 +138,9 @@ def _id_column(connection: Any, name: str, dtype: str) -> Column:
 def _target(connection: Any, column: Column | None, name: str, kind: str) -> tuple[Column, Any, Any]:
     """The target's declaration and its class counts (classifier) or mean (regressor)."""
     quoted = _quoted(name)
-    (nulls,) = connection.execute(f"SELECT count(*) FILTER (WHERE {quoted} IS NULL) FROM data").fetchone()  # noqa: S608
+    (nulls,) = connection.execute(
+        f"SELECT count(*) FILTER (WHERE {quoted} IS NULL) FROM data"
+    ).fetchone()  # noqa: S608
     if nulls:
         raise Refusal(f"--target {name!r} has {nulls} null values: drop those rows or fill them first")
     if kind == "classifier":
@@ -162,8 +164,11 @@ def _target(connection: Any, column: Column | None, name: str, kind: str) -> tup
 def _sample(connection: Any, names: Sequence[str], target: str, kind: str) -> tuple[dict[str, Any], ...]:
     """Up to SAMPLE_ROWS rows, the same on every run; a classifier's has both classes evenly."""
     columns = ", ".join(
-        f"CAST({_quoted(name)} AS VARCHAR) AS {_quoted(name)}" if kind == "classifier" and name == target
-        else _quoted(name)
+        (
+            f"CAST({_quoted(name)} AS VARCHAR) AS {_quoted(name)}"
+            if kind == "classifier" and name == target
+            else _quoted(name)
+        )
         for name in names
     )
     per_class = SAMPLE_ROWS // 2
