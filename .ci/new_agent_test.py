@@ -174,7 +174,7 @@ class NewAgent(unittest.TestCase):
             exec(compile(sample, "sample_rows.py", "exec"), namespace)  # noqa: S102 (the scaffolded sample)
             row = dict(namespace["ROWS"][0])  # type: ignore[index]
             row.pop("is_cultivar_1")
-            request = urllib.request.Request(
+            request = urllib.request.Request(  # noqa: S310 (loopback http)
                 f"{base}/assess",
                 data=json.dumps({"rows": [row]}).encode(),
                 headers={"content-type": "application/json"},

@@ -29,8 +29,9 @@ def find_root(start: Path) -> Path:
 
 def next_steps_from_data(names: Names) -> str:
     agent = names.agent
-    return f"""Created agent {agent} ({names.kind}) on its own data, model {names.model_name}, service {names.service_class}.
-Its data: {input_path(agent)} (a copy, tracked by DVC); its columns: agents/{agent}/columns.py.
+    return f"""Created agent {agent} ({names.kind}) on its own data, model {names.model_name},
+service {names.service_class}. Its data: {input_path(agent)} (a copy, tracked by DVC);
+its columns: agents/{agent}/columns.py.
 Next (commit the new files, {input_path(agent)}.dvc among them):
   ./pants test agents/{agent}:: services/{agent}::      unit and service tests
   ./pants package agents/{agent}:pipeline && MLOPS_STAGE_PEX_DIR=$PWD/dist \\

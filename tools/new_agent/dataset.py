@@ -138,9 +138,8 @@ def _id_column(connection: Any, name: str, dtype: str) -> Column:
 def _target(connection: Any, column: Column | None, name: str, kind: str) -> tuple[Column, Any, Any]:
     """The target's declaration and its class counts (classifier) or mean (regressor)."""
     quoted = _quoted(name)
-    (nulls,) = connection.execute(
-        f"SELECT count(*) FILTER (WHERE {quoted} IS NULL) FROM data"
-    ).fetchone()  # noqa: S608
+    null_count = f"SELECT count(*) FILTER (WHERE {quoted} IS NULL) FROM data"  # noqa: S608 (quoted name)
+    (nulls,) = connection.execute(null_count).fetchone()
     if nulls:
         raise Refusal(f"--target {name!r} has {nulls} null values: drop those rows or fill them first")
     if kind == "classifier":

@@ -65,7 +65,9 @@ def test_the_generated_modules_are_valid_python_and_render_with_every_placeholde
         ("region", "regressor", "not numeric"),
     ],
 )
-def test_a_target_that_does_not_fit_the_kind_is_refused(tmp_path: Path, target: str, kind: str, message: str) -> None:
+def test_a_target_that_does_not_fit_the_kind_is_refused(
+    tmp_path: Path, target: str, kind: str, message: str
+) -> None:
     with pytest.raises(Refusal, match=message):
         read_dataset(write_csv(tmp_path / "shops.csv"), target=target, id_column=None, kind=kind)
 

@@ -111,9 +111,10 @@ def columns_module(agent: str, data: Dataset) -> str:
 def sample_module(agent: str, data: Dataset) -> str:
     """`agents/<agent>/sample_rows.py`: rows sampled from the data for the tiny champion and the tests."""
     lines = [
-        f'"""{len(data.sample)} rows sampled from {data.source.name} (a classifier\'s with both classes evenly):',
-        f"the tiny champion {agent}'s tests train on, and the rows they send its service. Raw values, as a",
-        'caller sends them; `libs.tabular.frames.features_frame` encodes them as the model sees them."""',
+        f'"""{len(data.sample)} rows sampled from {data.source.name} (a classifier\'s with both classes',
+        f"evenly): the tiny champion {agent}'s tests train on, and the rows they send its service. Raw",
+        "values, as a caller sends them; `libs.tabular.frames.features_frame` encodes them as the model",
+        'sees them."""',
         "",
         "ROWS = [",
     ]

@@ -12,6 +12,9 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sklearn.datasets import load_diabetes, load_wine
 
 
@@ -20,13 +23,13 @@ def write_examples(out: Path) -> list[Path]:
     wine = load_wine(as_frame=True).frame
     wine = wine.assign(is_cultivar_1=(wine.pop("target") == 1).astype("int64"))
     diabetes = load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": "progression"})
-    written = {
+    written: dict[str, pd.DataFrame] = {
         "wine.parquet": wine,
         "diabetes.parquet": diabetes,
         "diabetes_refreshed.parquet": diabetes.head(400),
     }
     for name, frame in written.items():
-        frame.to_parquet(out / name, index=False)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), out / name)
     return [out / name for name in written]
 
 
