@@ -61,7 +61,7 @@ class Column:
         """The request field: the raw value a caller sends (a category by its name), in its range."""
         kwargs: dict[str, Any] = {}
         if self.kind == "category":
-            annotation: Any = Literal[self.categories]  # type: ignore[valid-type]
+            annotation: Any = Literal[self.categories]
             kwargs["description"] = f"one of {', '.join(self.categories)}"
         else:
             annotation = {"float": float, "int": int, "bool": bool, "str": str}[self.kind]
@@ -126,17 +126,18 @@ class Table:
         fields = {
             column.name: column.field() for column in (*((self.id,) if self.id else ()), *self.features)
         }
-        return create_model(name, __base__=Message, **fields)  # type: ignore[call-overload,no-any-return]
+        return create_model(name, __base__=Message, **fields)
 
     def answer_message(
         self, name: str, output: str, *, minimum: float | None, maximum: float | None
     ) -> type[Message]:
         """The service's answer per row: the row's id (when declared), ``output`` and the model's identity."""
-        bounds = {key: value for key, value in (("ge", minimum), ("le", maximum)) if value is not None}
+        limits = (("ge", minimum), ("le", maximum))
+        bounds: dict[str, Any] = {key: value for key, value in limits if value is not None}
         fields: dict[str, Any] = {output: (float, Field(**bounds))}
         if self.id is not None:
             fields = {self.id.name: self.id.field(), **fields}
-        return create_model(name, __base__=ModelAnswer, **fields)  # type: ignore[call-overload,no-any-return]
+        return create_model(name, __base__=ModelAnswer, **fields)
 
     def batch(self, row: type[Message]) -> Any:
         """A request's rows: at least one, at most MAX_BATCH."""

@@ -36,7 +36,9 @@ def raw(n: int = 40) -> pd.DataFrame:
 
 
 def declared(frame: pd.DataFrame) -> pd.DataFrame:
-    return duckdb.sql(TABLE.select_sql("frame")).df()
+    connection = duckdb.connect()
+    connection.register("frame", frame)
+    return connection.execute(TABLE.select_sql("frame")).df()
 
 
 def test_the_feature_query_selects_exactly_the_declared_columns_and_codes_categories() -> None:

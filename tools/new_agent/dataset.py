@@ -194,7 +194,7 @@ def read_dataset(path: Path, *, target: str, id_column: str | None, kind: str) -
             raise Refusal(f"{flag} {name!r} is not a column of {path.name}: it has {', '.join(types)}")
     if id_column == target:
         raise Refusal("--id and --target name the same column")
-    (rows,) = connection.execute("SELECT count(*) FROM data").fetchone()
+    (rows,) = connection.execute("SELECT count(*) FROM data").fetchall()[0]
     if rows < 30:
         raise Refusal(f"--data {path.name} has {rows} rows; at least 30 are needed to train and evaluate")
     features, left_out = [], []
