@@ -1,9 +1,13 @@
-"""`./pants run :new-agent` end to end for every kind, in a temporary git copy of this tree: the
-refusals change nothing; an agent of each kind (anomaly, classifier, regressor) passes its lint,
-type checks and tests (served for real: a request answered and logged where its monitor reads it),
-trains on tiny data with `dvc repro`, gets a champion through the gate; `.ci/affected.py` reports
-only the agent a change touches; and (MLOPS_IMAGE_TEST=1, after `source .ci/docker-up`) one of them
-packages as an image.
+"""`./pants run :new-agent` end to end, in a temporary git copy of this tree: the refusals change
+nothing; an anomaly agent on the generated world, and a classifier and a regressor each built from
+its own dataset (`--data`: scikit-learn's bundled wine, reduced to a binary label, and diabetes,
+written to Parquet first, nothing downloaded) pass their lint, type checks and tests (served for
+real: a request answered and logged where the monitor reads it), train with `dvc repro` and get a
+champion through the gate, the data agents with a metric better than their baseline; the data
+classifier serves on a chosen port and answers and logs a request; a refreshed data file makes
+its pipeline stale; `.ci/affected.py` reports only the agent a change touches; and
+(MLOPS_IMAGE_TEST=1, after `source .ci/docker-up`) one of them packages as an image. The generated
+world's classifier and regressor templates are rendered and compiled by tools/new_agent/render_test.py.
 
     python3 .ci/new_agent_test.py      (run by .ci/run; standard library only)
 """
@@ -19,12 +23,23 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parent.parent
-# One agent of every kind; the first is the one changed, reported and packaged.
-AGENTS = {"scaffolded": "classifier", "new_sentinel": "anomaly", "new_forecaster": "regressor"}
+# The agents built on the generated world, and those built on a dataset: name -> (kind, file, target).
+WORLD_AGENTS = {"new_sentinel": "anomaly"}
+DATA_AGENTS = {
+    "scaffolded": ("classifier", "wine.parquet", "is_cultivar_1"),
+    "new_forecaster": ("regressor", "diabetes.parquet", "progression"),
+}
+AGENTS = {**{name: kind for name, (kind, _, _) in DATA_AGENTS.items()}, **WORLD_AGENTS}
+# The one changed, reported, served and packaged.
 NAME, KIND = next(iter(AGENTS.items()))
+SERVICE_CLASS = "ScaffoldedClassifier"
+PORT = 3197
+# metrics.json: the metric each data kind is gated on, and whether higher is better.
+GATED = {"classifier": ("roc_auc", True), "regressor": ("mae", False)}
 
 
 def model_name(name: str, kind: str) -> str:
@@ -124,16 +139,91 @@ class NewAgent(unittest.TestCase):
         exported = json.loads((self.repo / f"agents/{name}/champion/champion.json").read_text())
         self.assertEqual(exported["model_name"], model)
 
+    @property
+    def dvc_env(self) -> dict[str, str]:
+        return {**self.env, "MLOPS_STAGE_PEX_DIR": str(self.repo / "dist")}
+
+    def serve_and_answer(self) -> None:
+        """README "Bring your own data": package the serve PEX, serve on PORT, post one row, read the log."""
+        self.pants("package", f"agents/{NAME}:serve")
+        env = {**self.env, "BENTOML_HOME": str(Path(self.scratch) / "bentoml")}
+        command = [
+            "python3.11",
+            f"dist/agents.{NAME}/serve.pex",
+            "serve",
+            f"services.{NAME}.service:{SERVICE_CLASS}",
+        ]
+        server = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(PORT)],
+            cwd=self.repo,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            base = f"http://127.0.0.1:{PORT}"
+            for _ in range(180):
+                try:
+                    with urllib.request.urlopen(f"{base}/readyz", timeout=2):  # noqa: S310 (loopback)
+                        break
+                except OSError:
+                    time.sleep(1)
+            sample = (self.repo / f"agents/{NAME}/sample_rows.py").read_text()
+            namespace: dict[str, object] = {}
+            exec(compile(sample, "sample_rows.py", "exec"), namespace)  # noqa: S102 (the scaffolded sample)
+            row = dict(namespace["ROWS"][0])  # type: ignore[index]
+            row.pop("is_cultivar_1")
+            request = urllib.request.Request(  # noqa: S310 (loopback http)
+                f"{base}/assess",
+                data=json.dumps({"rows": [row]}).encode(),
+                headers={"content-type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 (loopback)
+                answers = json.loads(reply.read())
+            self.assertEqual(len(answers), 1)
+            self.assertTrue(0.0 <= answers[0]["probability"] <= 1.0, answers)
+            self.assertEqual(answers[0]["model_name"], model_name(NAME, KIND))
+            logs = self.repo / ".local" / "predictions" / NAME
+            for _ in range(30):
+                if any(logs.rglob("*.gz")):
+                    break
+                time.sleep(1)
+            self.assertTrue(any(logs.rglob("*.gz")), f"no prediction log under {logs}")
+        finally:
+            os.killpg(server.pid, 15)
+            server.wait(timeout=60)
+
     def test_new_agent_end_to_end(self) -> None:
         with self.subTest("refusals change nothing"):
             for bad in ("Fraud", "fraud-scorer", "class", "1st", "agent1", "serving", "coordinator", "data"):
                 self.refused(bad, "--kind", KIND)
             self.assertEqual(self.git_status(), "")
 
-        for name, kind in AGENTS.items():
+        datasets = Path(self.scratch) / "datasets"
+        self.pants("--no-pantsd", "run", "tools/new_agent:example-data", "--", "--out", str(datasets))
+        wine = datasets / "wine.parquet"
+        with self.subTest("--data refusals change nothing, and the data file is only read"):
+            before = wine.read_bytes()
+            self.refused(NAME, "--kind", KIND, "--data", str(datasets / "absent.parquet"), "--target", "x")
+            self.refused(NAME, "--kind", "anomaly", "--data", str(wine), "--target", "is_cultivar_1")
+            self.refused(NAME, "--kind", KIND, "--target", "is_cultivar_1")
+            self.refused(NAME, "--kind", KIND, "--data", str(wine), "--target", "no_such", through_pants=True)
+            self.refused(NAME, "--kind", KIND, "--data", str(wine), "--target", "alcohol", through_pants=True)
+
+        for name, (kind, data, target) in DATA_AGENTS.items():
+            command = ("run", ":new-agent", "--", name, "--kind", kind, "--data", str(datasets / data))
+            self.pants("--no-pantsd", *command, "--target", target)
+        self.assertEqual(wine.read_bytes(), before)
+        for name, kind in WORLD_AGENTS.items():
             self.pants("--no-pantsd", "run", ":new-agent", "--", name, "--kind", kind)
         with self.subTest("the existing name is refused"):
             self.refused(NAME, "--kind", KIND, through_pants=True)
+        with self.subTest("each data agent's input is its own DVC-tracked copy, its .dvc file in git"):
+            untracked = self.git_status()
+            for name in DATA_AGENTS:
+                self.assertIn(f"?? data/{name}/input/rows.parquet.dvc", untracked)
+                self.assertNotIn(f"data/{name}/input/rows.parquet\n", untracked)
         run(self.repo, "git", "add", "-A")
         run(self.repo, "git", "commit", "-qm", "new agents of every kind")
 
@@ -148,12 +238,32 @@ class NewAgent(unittest.TestCase):
         with self.subTest("dvc repro trains each on tiny data and a champion is registered"):
             set_params(self.repo / "pipelines/data/params.yaml", "data", TINY_WORLD)
             self.pants("package", "libs/datagen:generate", *(f"agents/{name}:pipeline" for name in AGENTS))
-            dvc_env = {**self.env, "MLOPS_STAGE_PEX_DIR": str(self.repo / "dist")}
             pipelines = [f"pipelines/{name}/dvc.yaml" for name in AGENTS]
-            run(self.repo, "./pants", "run", ":dvc", "--", "repro", *pipelines, env=dvc_env)
+            run(self.repo, "./pants", "run", ":dvc", "--", "repro", *pipelines, env=self.dvc_env)
             for name, kind in AGENTS.items():
                 self.assert_champion(name, model_name(name, kind))
             run(self.repo, "git", "checkout", "--", "pipelines/data/params.yaml")
+
+        with self.subTest("each data agent's model beats its baseline on the holdout"):
+            for name, (kind, _, _) in DATA_AGENTS.items():
+                metric, higher_is_better = GATED[kind]
+                metrics = json.loads((self.repo / f"data/{name}/metrics.json").read_text())
+                model, baseline = metrics["model"][metric], metrics["baseline"][metric]
+                self.assertTrue(model > baseline if higher_is_better else model < baseline, metrics)
+
+        with self.subTest("the data classifier serves on a chosen port, answers a row and logs it"):
+            self.serve_and_answer()
+
+        with self.subTest("a new version of a data file: dvc add, and its pipeline is stale"):
+            name = "new_forecaster"
+            copy = self.repo / f"data/{name}/input/rows.parquet"
+            shutil.copyfile(datasets / "diabetes_refreshed.parquet", copy)
+            self.pants("run", ":dvc", "--", "add", f"data/{name}/input/rows.parquet")
+            status = self.pants("run", ":dvc", "--", "status", f"pipelines/{name}/dvc.yaml").stdout
+            self.assertIn("validate", status)
+            self.assertIn(f"data/{name}/input/rows.parquet", status)
+            self.assertIn(f"data/{name}/input/rows.parquet.dvc", self.git_status())
+            run(self.repo, "git", "checkout", "--", f"data/{name}/input/rows.parquet.dvc")
 
         with self.subTest("affected-only CI reports the new agent after a change to its code"):
             model = self.repo / f"agents/{NAME}/model.py"
