@@ -123,10 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["MLOPS_PREDICTION_LOG_DIR"] = str(scratch / "predictions")  # inherited by both servers
         plain, shadowed = bundles(args.champion, built.tools, scratch)
         body = request_body(args.rows, scratch / "body.json")
-        servers = {
-            "no shadow": stack.enter_context(bentoml_server(built.serve, plain, scratch, args.workers)),
-            "with shadow": stack.enter_context(bentoml_server(built.serve, shadowed, scratch, args.workers)),
-        }
+        servers = {}
+        for name, bundle in (("no shadow", plain), ("with shadow", shadowed)):
+            # A home each: BentoML empties its home's metrics folder as a server starts, which would
+            # leave the first server writing metrics into files the second one deleted.
+            os.environ["BENTOML_HOME"] = str(scratch / f"bentoml-home-{bundle.name}")
+            run_dir = scratch / f"run-{bundle.name}"
+            run_dir.mkdir(exist_ok=True)
+            servers[name] = stack.enter_context(bentoml_server(built.serve, bundle, run_dir, args.workers))
         for number in range(1, args.rounds + 1):
             for contender, server in servers.items():
                 print(f"==> round {number}: {contender}, concurrency {CONCURRENCY}", flush=True)
