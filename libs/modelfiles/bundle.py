@@ -22,6 +22,7 @@ from libs.settings import find_project_root
 MODEL_FILE = "model.skops"
 IDENTITY_FILE = "champion.json"
 CHAMPION_DIR_VARIABLE = "MLOPS_CHAMPION_DIR"
+SHADOW_SUBDIR = "shadow"  # the shadow's bundle, same format, inside the champion's folder
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ def champion_dir(agent: str) -> Path:
         return Path(configured)
     root = find_project_root() or Path.cwd()
     return root / "agents" / agent / "champion"
+
+
+def shadow_dir(agent: str) -> Path:
+    """The shadow's bundle: inside the champion's folder, so whatever ships the champion ships it too."""
+    return champion_dir(agent) / SHADOW_SUBDIR
 
 
 class BrokenChampion(Exception):

@@ -9,9 +9,14 @@
    champion by the margin in params.yaml; the export stage then rewrites the champion bundle;
 3. the running service hot-reloads that bundle (``libs.serving.reload``); nothing is restarted.
 
+With ``gate.promote: shadow`` a challenger that passes becomes the shadow instead; with
+``gate.require_approval: true`` the loop then stops, "awaiting approval", and prints the
+``cli approve`` / ``cli reject`` commands a person runs once the monitor's shadow comparison is in.
+
 Standard library only, so it runs from a plain interpreter at the repository root; the work
-happens in the monitor and DVC processes it starts. Exit codes: 0 stable or retrained (promoted
-or not, printed), 4 too few logged rows to judge, anything else a failed step.
+happens in the monitor and DVC processes it starts. Exit codes: 0 stable or retrained (promoted,
+in shadow or not promoted, printed), 4 too few logged rows to judge, 5 a shadow awaits approval,
+anything else a failed step.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-DRIFTED, TOO_FEW_ROWS = 3, 4
+DRIFTED, TOO_FEW_ROWS, AWAITING_APPROVAL = 3, 4, 5
+CLI = "./pants run libs/tracking:cli --"
 
 
 def retrain_if_drifted(
@@ -49,20 +55,49 @@ def retrain_if_drifted(
             file=sys.stderr,
         )
         return repro.returncode
-    print(f"==> {agent}: {describe(Path('data') / agent / 'registration.json')}")
+    registration = Path("data") / agent / "registration.json"
+    print(f"==> {agent}: {describe(registration)}")
+    waiting = awaiting_approval(registration)
+    if waiting:
+        print(f"==> {agent}: {waiting}")
+        return AWAITING_APPROVAL
     return 0
+
+
+def _read(registration: Path) -> dict[str, object] | None:
+    try:
+        decision = json.loads(registration.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return decision if isinstance(decision, dict) else None
 
 
 def describe(registration: Path) -> str:
     """The gate's decision in one line, from the register stage's output."""
-    try:
-        decision = json.loads(registration.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    decision = _read(registration)
+    if decision is None:
         return f"no gate decision in {registration}"
-    outcome = "promoted" if decision.get("promoted") else "not promoted"
+    if decision.get("outcome") == "shadow":
+        outcome = "put in shadow"
+    else:
+        outcome = "promoted" if decision.get("promoted") else "not promoted"
     return (
         f"challenger v{decision.get('challenger_version')} {outcome}; champion is "
         f"v{decision.get('champion_version')} ({decision.get('reason')})"
+    )
+
+
+def awaiting_approval(registration: Path) -> str | None:
+    """What a person must do when the gate's policy holds a shadow for approval; None otherwise."""
+    decision = _read(registration)
+    if decision is None or decision.get("outcome") != "shadow" or not decision.get("require_approval"):
+        return None
+    model, version = decision.get("model_name"), decision.get("shadow_version")
+    return (
+        f"awaiting approval: v{version} of {model} is in shadow beside champion "
+        f"v{decision.get('champion_version')}. Compare them in the monitor's report, then run\n"
+        f"    {CLI} approve {model} {version} --by NAME --reason TEXT [--comparison summary.json]\n"
+        f"or  {CLI} reject {model} {version} --by NAME --reason TEXT"
     )
 
 

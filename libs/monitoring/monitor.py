@@ -32,11 +32,12 @@ import pandas as pd
 import pyarrow  # noqa: F401  # pandas' Parquet engine for read_parquet; the import is what Pants infers
 import yaml
 
-from libs.atomicfiles import atomic_write_json
-from libs.modelfiles.bundle import champion_dir, read_champion_bundle
+from libs.atomicfiles import atomic_write_json, atomic_write_text
+from libs.modelfiles.bundle import SHADOW_SUBDIR, champion_dir, read_champion_bundle
 from libs.monitoring.drift import DriftSummary, Metric, compare
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
 from libs.monitoring.report import write_report
+from libs.monitoring.shadow import add_to_report, shadow_section
 from libs.settings import Settings
 
 EXIT_STABLE, EXIT_DRIFTED, EXIT_TOO_FEW_ROWS = 0, 3, 4
@@ -127,7 +128,8 @@ def run_monitor(
     since: datetime | None = None,
     labelled: Path | None = None,
 ) -> MonitorResult:
-    thresholds = Thresholds.from_params(load_params(params_path))
+    params = load_params(params_path)
+    thresholds = Thresholds.from_params(params)
     champion = read_champion_bundle(bundle_dir)
     reference = reference_frame(spec, features_path, champion.model)
     current = current_frame(spec, champion.model, log_dir=log_dir, since=since, labelled=labelled)
@@ -155,9 +157,23 @@ def run_monitor(
         "reference_rows": len(reference),
         "exit_code": code,
         **summary.to_dict(),
+        "shadow": shadow_section(
+            params,
+            agent=spec.agent,
+            shadow_bundle=bundle_dir / SHADOW_SUBDIR,
+            log_dir=log_dir,
+            since=since,
+            labelled=current if labelled is not None else None,
+            predict=spec.predict,
+            features=spec.features,
+            label=with_label,
+            metric=spec.metric,
+            metric_name=spec.metric_name,
+        ),
     }
     summary_path = atomic_write_json(document, out_dir / "summary.json")
     report_path = write_report(out_dir / "report.html", summary, reference, current, agent=spec.agent)
+    atomic_write_text(add_to_report(report_path.read_text(encoding="utf-8"), document["shadow"]), report_path)
     return MonitorResult(summary, code, summary_path, report_path, len(current))
 
 

@@ -1,15 +1,21 @@
-"""The export stage: copy the registry's current champion into the agent's champion bundle.
+"""The export stage: copy the registry's current champion (and shadow) into the agent's bundles.
 
 Images and services read the bundle, not the registry, so they run without MLflow. The stage runs
-after ``register``; after a rollback (``libs/tracking:cli -- rollback``) rerun it with
-``dvc repro -f -s pipelines/<agent>/dvc.yaml:export`` to ship the restored champion.
+after ``register``; after a rollback, approval, rejection or promotion by hand
+(``libs/tracking:cli -- rollback|approve|reject|promote|shadow``) rerun it with
+``dvc repro -f -s pipelines/<agent>/dvc.yaml:export`` to ship the registry's new state. The shadow
+bundle is written when the registry has a shadow and removed when it has none, identity file first,
+so a running service stops scoring a shadow that is gone.
 """
 
 from __future__ import annotations
 
-from libs.modelfiles.bundle import champion_dir, write_champion
+import shutil
+
+from libs.modelfiles.bundle import IDENTITY_FILE, champion_dir, shadow_dir, write_champion
 from libs.pipeline.context import StageContext
 from libs.pipeline.registration import load_champion
+from libs.tracking import load_sklearn_model, shadow
 
 
 def export_champion(ctx: StageContext, model_name: str) -> None:
@@ -21,3 +27,18 @@ def export_champion(ctx: StageContext, model_name: str) -> None:
         model, model_name=model_name, model_version=version, directory=champion_dir(ctx.agent)
     )
     print(f"{model_name}: champion v{version} exported to {directory}")
+    export_shadow(ctx, model_name)
+
+
+def export_shadow(ctx: StageContext, model_name: str) -> None:
+    directory = shadow_dir(ctx.agent)
+    current = shadow(model_name)
+    if current is None:
+        if directory.exists():
+            (directory / IDENTITY_FILE).unlink(missing_ok=True)
+            shutil.rmtree(directory)
+            print(f"{model_name}: no shadow; removed {directory}")
+        return
+    model = load_sklearn_model(model_name, current.version)
+    write_champion(model, model_name=model_name, model_version=str(current.version), directory=directory)
+    print(f"{model_name}: shadow v{current.version} exported to {directory}")

@@ -1,4 +1,5 @@
-"""The register stage: log the challenger with its lineage, gate it against the champion, promote.
+"""The register stage: log the challenger with its lineage, gate it against the champion, then
+promote it or put it in shadow as the agent's ``gate:`` policy says (``libs.tracking.policy``).
 
 Both models are scored by the same function on the same held-out rows, so the gate compares like
 with like; the decision, with its numbers, is written to the stage's output and to the registry.
@@ -17,6 +18,10 @@ import mlflow
 import pandas as pd
 
 from libs.pipeline.context import StageContext
+from libs.tracking import (
+    GatePolicy,
+    apply_policy,
+)
 from libs.tracking import champion as champion_version
 from libs.tracking import (
     collect_lineage,
@@ -25,7 +30,6 @@ from libs.tracking import (
     log_data_inputs,
     log_evaluation_metrics,
     log_sklearn_model,
-    promote,
     register_model,
     tracked_run,
 )
@@ -57,6 +61,7 @@ def register_and_gate(
     score: Callable[[object], float],
     input_example: pd.DataFrame,
 ) -> None:
+    policy = GatePolicy.from_params(ctx.section("gate"))
     metrics = json.loads(ctx.out("metrics.json").read_text(encoding="utf-8"))
     lineage = collect_lineage(input_paths=list(spec.input_paths), resolve=ctx.agent, params=ctx.params)
     challenger_score = score(model)
@@ -78,15 +83,17 @@ def register_and_gate(
             margin=spec.margin,
             higher_is_better=spec.higher_is_better,
         )
-        if decision.promoted:
-            promote(spec.model_name, version.version)
+        outcome, _ = apply_policy(spec.model_name, decision, policy)
     atomic_write_json(
         {
             "model_name": spec.model_name,
             "challenger_version": str(version.version),
             "champion_version": (
-                str(version.version) if decision.promoted else (current[1] if current else None)
+                str(version.version) if outcome == "champion" else (current[1] if current else None)
             ),
+            "shadow_version": str(version.version) if outcome == "shadow" else None,
+            "outcome": outcome,
+            "require_approval": policy.require_approval,
             "metric": spec.metric,
             "higher_is_better": spec.higher_is_better,
             "margin": spec.margin,
@@ -97,4 +104,4 @@ def register_and_gate(
         },
         ctx.out("registration.json"),
     )
-    print(f"{spec.model_name}: {decision.reason}")
+    print(f"{spec.model_name}: {decision.reason}" + ("; in shadow" if outcome == "shadow" else ""))

@@ -20,6 +20,10 @@ A bundle that is missing or corrupt when the service starts is logged the same w
 naming the file and the reason) and leaves the service without a champion: not ready (/readyz
 503) and ``current`` raises ``NoChampion``, rather than serving garbage, until a good bundle is
 exported and the watcher loads it.
+
+The shadow bundle (``libs.serving.shadow``) is watched the same way with ``optional=True``: having
+none is normal (nothing is logged), and a bundle that is removed (the shadow was approved or
+rejected, then exported) is dropped instead of kept.
 """
 
 from __future__ import annotations
@@ -63,8 +67,12 @@ class LiveChampion:
         *,
         check: Callable[[Champion], None] = _no_check,
         interval_s: float | None = None,
+        role: str = "champion",
+        optional: bool = False,
     ) -> None:
         self.directory = Path(directory)
+        self.role = role
+        self.optional = optional
         self.check = check
         self.interval_s = Settings().champion_reload_interval_s if interval_s is None else interval_s
         self._stamp = _stamp(self.directory)
@@ -72,15 +80,18 @@ class LiveChampion:
         self._failed: Stamp | None = None
         self.problem: str | None = None  # why there is no champion, while there is none
         try:
-            self._current = self._load()
+            if not (optional and self._stamp is None):
+                self._current = self._load()
+            else:
+                self.problem = f"no {role} bundle in {self.directory}"
         except Exception as error:
             self._failed = self._stamp
             self.problem = _reason(error, self.directory)
-            log.error("champion not loaded, not ready: %s", self.problem)
+            log.error("%s not loaded%s: %s", role, "" if optional else ", not ready", self.problem)
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         if self.interval_s > 0:
-            self._thread = threading.Thread(target=self._watch, name="champion-reload", daemon=True)
+            self._thread = threading.Thread(target=self._watch, name=f"{role}-reload", daemon=True)
             self._thread.start()
 
     @property
@@ -97,6 +108,17 @@ class LiveChampion:
     def reload_if_changed(self) -> bool:
         """One look at the bundle; True if a new champion was swapped in. The watcher calls it."""
         stamp = _stamp(self.directory)
+        if stamp is None and self.optional and self._current is not None:
+            dropped, self._current, self._stamp = self._current, None, None
+            self.problem = f"no {self.role} bundle in {self.directory}"
+            log.warning(
+                "%s %s v%s removed from %s",
+                self.role,
+                dropped.model_name,
+                dropped.model_version,
+                self.directory,
+            )
+            return True
         if stamp is None or stamp == self._failed or (stamp == self._stamp and self._current is not None):
             return False
         previous = self._current
@@ -107,11 +129,12 @@ class LiveChampion:
             serving = (
                 f"still serving {previous.model_name} v{previous.model_version}" if previous else "not ready"
             )
-            log.error("champion reload failed, %s: %s", serving, _reason(error, self.directory))
+            log.error("%s reload failed, %s: %s", self.role, serving, _reason(error, self.directory))
             return False
         self._current, self._stamp, self._failed, self.problem = champion, stamp, None, None
         log.warning(
-            "champion loaded from %s: %s v%s -> v%s",
+            "%s loaded from %s: %s v%s -> v%s",
+            self.role,
             self.directory,
             champion.model_name,
             previous.model_version if previous else "none",
@@ -134,7 +157,7 @@ class LiveChampion:
             try:
                 self.reload_if_changed()
             except Exception:  # the watcher must outlive any surprise
-                log.exception("champion watcher for %s", self.directory)
+                log.exception("%s watcher for %s", self.role, self.directory)
 
 
 def _reason(error: Exception, directory: Path) -> str:

@@ -13,10 +13,12 @@ champion must pass, its endpoint) and gets the rest from here::
             answered = self.runtime.answer(rows, predict_rows, field="rows")
             return [DemandForecast(..., **answered.identity) for row, value in answered.pairs(rows)]
 
-``AgentRuntime`` owns the champion (loaded, hot-reloaded, readiness), prediction logging, and the
-one way of refusing rows the model rejects (a 400 naming the field); ``AgentService`` answers
-/readyz from it and closes it on shutdown; ``http_service`` (``libs.serving.http``, shared with the
-coordinator) declares the service with the project's timeout, workers, binding and guards.
+``AgentRuntime`` owns the champion (loaded, hot-reloaded, readiness), prediction logging, the
+shadow (``libs.serving.shadow``: scored beside the champion off the request path, when one is
+exported), and the one way of refusing rows the model rejects (a 400 naming the field);
+``AgentService`` answers /readyz from it and closes it on shutdown; ``http_service``
+(``libs.serving.http``, shared with the coordinator) declares the service with the project's
+timeout, workers, binding and guards.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from typing import Any, TypedDict, TypeVar
 import bentoml
 from pydantic import BaseModel
 
-from libs.modelfiles.bundle import Champion, champion_dir
+from libs.modelfiles.bundle import Champion, champion_dir, shadow_dir
 from libs.serving.collector import settle_heap
 from libs.serving.http import REQUEST_TIMEOUT_S
 from libs.serving.predictions import ServicePredictions
 from libs.serving.readiness import serving_champion
 from libs.serving.reload import LiveChampion
+from libs.serving.shadow import ShadowScorer
 
 # How long a request may wait in the adaptive batcher before it is shed with a 503: the time left
 # once a worst-case merged predict fits in the request timeout. BentoML's quickstart value (tens of
@@ -85,6 +88,11 @@ class AgentRuntime:
         self.agent = agent
         self.live = LiveChampion(champion_dir(agent), check=check)
         self.predictions = ServicePredictions(agent)
+        self.shadow = ShadowScorer(
+            agent,
+            LiveChampion(shadow_dir(agent), check=check, role="shadow", optional=True),
+            log_directory=self.predictions.logger.directory,
+        )
         self.logged_fields = set(logged_fields)
         settle_heap()  # last: what start-up loaded stays out of every later collection
 
@@ -107,13 +115,14 @@ class AgentRuntime:
             outputs = [float(value) for value in predict(champion.model, rows)]
         except (ValueError, OverflowError) as error:
             raise RowsRefused(f"{field}: values out of the model's numeric range ({error})") from error
-        self.predictions.log(
-            [row.model_dump(include=self.logged_fields) for row in rows], outputs, champion, started=started
-        )
+        logged = [row.model_dump(include=self.logged_fields) for row in rows]
+        self.predictions.log(logged, outputs, champion, started=started)
+        self.shadow.submit(rows, logged, outputs, champion, predict)
         return Answered(champion, outputs)
 
     def close(self) -> None:
         self.live.close()
+        self.shadow.close()
         self.predictions.close()
 
 

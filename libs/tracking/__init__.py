@@ -15,14 +15,19 @@ from libs.tracking.lineage import Lineage, collect_lineage
 from libs.tracking.lockfile import lockfile_sha256
 from libs.tracking.models import load_sklearn_model, log_sklearn_model
 from libs.tracking.params import flatten_params
+from libs.tracking.policy import GatePolicy, apply_policy
 from libs.tracking.registry import (
     CHAMPION_ALIAS,
+    SHADOW_ALIAS,
     champion,
+    clear_shadow,
     load_champion_model,
     model_versions,
     promote,
     register_model,
     rollback,
+    set_shadow,
+    shadow,
 )
 from libs.tracking.run import tracked_run
 from libs.tracking.uris import pointed_at
@@ -31,14 +36,18 @@ __all__ = [
     "CHAMPION_ALIAS",
     "DataHash",
     "GateDecision",
+    "GatePolicy",
     "GitState",
     "Lineage",
     "ModelNotFoundError",
     "RegistrationError",
     "RollbackError",
+    "SHADOW_ALIAS",
     "TrackingError",
     "UntrustedModelError",
+    "apply_policy",
     "champion",
+    "clear_shadow",
     "collect_lineage",
     "content_md5",
     "data_hashes",
@@ -57,5 +66,7 @@ __all__ = [
     "promote",
     "register_model",
     "rollback",
+    "set_shadow",
+    "shadow",
     "tracked_run",
 ]

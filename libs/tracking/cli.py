@@ -1,4 +1,4 @@
-"""``python -m libs.tracking show|rollback|reproduce <model>``: the registry as an operator needs it.
+"""``python -m libs.tracking show|rollback|reproduce|shadow|approve|reject|promote``: the registry for operators.
 
 Any failure is one line on stderr and exit code 2, so scripts and people both can act on it.
 """
@@ -14,7 +14,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from libs.settings import Settings, disable_telemetry
-from libs.tracking import reproduce
+from libs.tracking import approval_cli, reproduce
 from libs.tracking.errors import TrackingError
 from libs.tracking.gate import TAG_PREFIX as GATE
 from libs.tracking.preview import describe, preview
@@ -26,15 +26,16 @@ from libs.tracking.registry import (
     model_versions,
     registered_model,
     rollback,
+    shadow,
 )
 from libs.tracking.rundata import describe_run
 from libs.tracking.uris import client_for, resolve_settings
 
 USAGE_ERROR = 2
 DESCRIPTION = (
-    "Show a registered model's versions and gate decisions, roll its champion back, rebuild a version "
-    "from its lineage (reproduce), or preview the "
-    "gate for a pull request from two registration.json files."
+    "Show a registered model's versions, gate decisions and audit trail; roll its champion back; "
+    "rebuild a version from its lineage (reproduce); put a version in shadow, approve or reject the "
+    "shadow, promote by hand; or preview the gate for a pull request from two registration.json files."
 )
 
 
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("show", help="versions, the champion and gate decisions").add_argument("model")
     commands.add_parser("rollback", help="move the champion back to the previous one").add_argument("model")
+    approval_cli.add_commands(commands)
     gate_preview = commands.add_parser(
         "gate-preview", help="the gate's decision for the head's model against the base's champion"
     )
@@ -77,11 +79,15 @@ def _settings(args: argparse.Namespace, settings: Settings | None) -> Settings:
     return Settings(**overrides) if overrides else resolve_settings(settings)
 
 
-def _describe_version(version: ModelVersion, champion_version: str | None) -> list[str]:
+def _describe_version(
+    version: ModelVersion, champion_version: str | None, shadow_version: str | None
+) -> list[str]:
     tags = version.tags
     marks = [f"v{version.version}", version.status, f"run {version.run_id or '-'}"]
     if str(version.version) == champion_version:
         marks.append("CHAMPION")
+    if str(version.version) == shadow_version:
+        marks.append("SHADOW")
     if PREVIOUS_CHAMPION_TAG in tags:
         marks.append(f"replaced v{tags[PREVIOUS_CHAMPION_TAG]}")
     if tags.get(ROLLED_BACK_TAG) == "true":
@@ -96,16 +102,20 @@ def show(name: str, settings: Settings) -> list[str]:
     history = registered_model(client_for(settings), name).tags.get(HISTORY_TAG, "")
     current = champion(name, settings=settings)
     champion_version = None if current is None else str(current.version)
+    in_shadow = shadow(name, settings=settings)
+    shadow_version = None if in_shadow is None else str(in_shadow.version)
     lines = [
         f"model {name}",
         f"champion {'v' + champion_version if champion_version else 'none'}",
+        f"shadow {'v' + shadow_version if shadow_version else 'none'}",
         f"champion history {history.replace(',', ' -> ') or 'none'}",
         "versions (newest first):",
     ]
     for version in model_versions(name, settings=settings):
-        lines.extend(_describe_version(version, champion_version))
+        lines.extend(_describe_version(version, champion_version, shadow_version))
         if str(version.version) == champion_version and version.run_id:
             lines.extend(describe_run(client_for(settings), version.run_id))
+    lines.extend(approval_cli.audit_lines(name, settings))
     return lines
 
 
@@ -130,6 +140,8 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None)
             return reproduce.main(args, resolved)
         if args.command == "show":
             print("\n".join(show(args.model, resolved)))
+        elif args.command in approval_cli.COMMANDS:
+            print(approval_cli.run(args, resolved))
         else:
             print(rollback_and_report(args.model, resolved))
     except (TrackingError, MlflowException, ValueError, OSError, KeyError) as error:

@@ -1,4 +1,8 @@
-"""The model registry as the pipelines use it: versions, a ``champion`` alias, promotion and rollback.
+"""The model registry as the pipelines use it: versions, ``champion`` and ``shadow`` aliases, promotion
+and rollback.
+
+The ``shadow`` alias names a challenger that passed the gate but is only scored beside the champion
+(never answering) until someone approves it; a version is never both champion and shadow.
 
 Promotion records the champion it replaced on the new version (tag ``previous_champion``), so a
 rollback knows where to go without any state outside the registry; each rollback steps back one
@@ -25,6 +29,7 @@ from libs.tracking.models import load_sklearn_model
 from libs.tracking.uris import client_for, pointed_at, resolve_settings
 
 CHAMPION_ALIAS = "champion"
+SHADOW_ALIAS = "shadow"
 PREVIOUS_CHAMPION_TAG = "previous_champion"
 ROLLED_BACK_TAG = "rolled_back"
 HISTORY_TAG = "champion_history"
@@ -54,12 +59,20 @@ def model_version(client: MlflowClient, name: str, version: str | int) -> ModelV
         raise
 
 
-def current_champion(client: MlflowClient, name: str) -> ModelVersion | None:
+def _aliased(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
     try:
-        version = registered_model(client, name).aliases.get(CHAMPION_ALIAS)
+        version = registered_model(client, name).aliases.get(alias)
     except ModelNotFoundError:
         return None
     return None if version is None else model_version(client, name, version)
+
+
+def current_champion(client: MlflowClient, name: str) -> ModelVersion | None:
+    return _aliased(client, name, CHAMPION_ALIAS)
+
+
+def current_shadow(client: MlflowClient, name: str) -> ModelVersion | None:
+    return _aliased(client, name, SHADOW_ALIAS)
 
 
 def model_versions(name: str, *, settings: Settings | None = None) -> list[ModelVersion]:
@@ -126,6 +139,31 @@ def champion(name: str, *, settings: Settings | None = None) -> ModelVersion | N
     return current_champion(client_for(settings), name)
 
 
+def shadow(name: str, *, settings: Settings | None = None) -> ModelVersion | None:
+    """The version scored beside the champion, or None when nothing is in shadow."""
+    return current_shadow(client_for(settings), name)
+
+
+def set_shadow(name: str, version: str | int, *, settings: Settings | None = None) -> ModelVersion:
+    """Puts ``version`` in shadow, replacing any earlier shadow; the champion cannot be its own shadow."""
+    client = client_for(settings)
+    target = model_version(client, name, version)
+    current = current_champion(client, name)
+    if current is not None and str(current.version) == str(target.version):
+        raise ValueError(f"v{target.version} is the champion of '{name}'; it cannot also be its shadow")
+    client.set_registered_model_alias(name, SHADOW_ALIAS, str(target.version))
+    return model_version(client, name, target.version)
+
+
+def clear_shadow(name: str, *, settings: Settings | None = None) -> ModelVersion | None:
+    """Removes the ``shadow`` alias; returns the version it named, None if there was none."""
+    client = client_for(settings)
+    current = current_shadow(client, name)
+    if current is not None:
+        client.delete_registered_model_alias(name, SHADOW_ALIAS)
+    return current
+
+
 def load_champion_model(name: str, *, settings: Settings | None = None) -> object | None:
     """The champion's scikit-learn estimator (see ``models``), so callers can score it on their data."""
     resolved = resolve_settings(settings)
@@ -153,6 +191,9 @@ def promote(name: str, version: str | int, *, settings: Settings | None = None) 
     if ROLLED_BACK_TAG in target.tags:
         client.delete_model_version_tag(name, str(target.version), ROLLED_BACK_TAG)
     client.set_registered_model_alias(name, CHAMPION_ALIAS, str(target.version))
+    in_shadow = current_shadow(client, name)
+    if in_shadow is not None and str(in_shadow.version) == str(target.version):
+        client.delete_registered_model_alias(name, SHADOW_ALIAS)
     _append_history(client, name, str(target.version))
     return model_version(client, name, target.version)
 

@@ -1,0 +1,187 @@
+"""Shadow scoring: the shadow model sees every answered request, off the request path, and never answers.
+
+API::
+
+    shadow = ShadowScorer("agent2", LiveChampion(shadow_dir("agent2"), check=..., optional=True))
+    shadow.submit(rows, logged_rows, outputs, champion, predict)   # on the request path: enqueue only
+    shadow.close()
+
+``submit`` puts the request on a bounded queue and returns; one daemon thread takes it off, scores
+the rows with the shadow and logs the shadow's predictions. When no shadow is loaded nothing is
+queued. A full queue (the shadow is slower than the traffic) or a shadow that raises loses that
+request's shadow scores, never the answer: they are counted on /metrics as
+``shadow_scores_dropped_total{agent=...,reason="queue_full"|"error"}`` (rows, not requests).
+
+Shadow predictions go to their own prediction log, ``<prediction log dir>/<agent>-shadow/``, in the
+ordinary record format (``libs.predictionlog.records``) so the monitor's drift checks never count
+them as traffic. Each record is the shadow's output and version; its inputs are the logged
+features plus two more fields, ``champion_output`` and ``champion_version``: what the champion
+answered for the same row, so champion and shadow compare row by row with no join.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bentoml
+
+from libs.modelfiles.bundle import Champion
+from libs.predictionlog.logger import PredictionLogger
+from libs.serving.reload import LiveChampion, NoChampion
+
+log = logging.getLogger(__name__)
+
+SHADOW_LOG_SUFFIX = "-shadow"
+CHAMPION_OUTPUT, CHAMPION_VERSION = "champion_output", "champion_version"
+DEFAULT_QUEUE_REQUESTS = 256
+
+DROPPED = bentoml.metrics.Counter(
+    name="shadow_scores_dropped",
+    documentation="Rows the shadow model did not score (queue full, shadow failed); answers are unaffected.",
+    labelnames=["agent", "reason"],
+)
+
+
+def shadow_log_name(agent: str) -> str:
+    """The prediction-log folder of an agent's shadow scores."""
+    return f"{agent}{SHADOW_LOG_SUFFIX}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Scoring:
+    rows: Sequence[Any]
+    logged: Sequence[Mapping[str, Any]]
+    champion_outputs: Sequence[float]
+    champion_version: str
+    predict: Callable[[Any, Sequence[Any]], Any]
+
+
+class ShadowScorer:
+    """Scores the shadow (when one is loaded) on what the champion answered, in a thread of its own."""
+
+    def __init__(
+        self,
+        agent: str,
+        live: LiveChampion,
+        *,
+        log_directory: Path | None = None,
+        max_queue: int = DEFAULT_QUEUE_REQUESTS,
+    ) -> None:
+        self.agent = agent
+        self.live = live
+        self.logger = PredictionLogger(shadow_log_name(agent), log_directory)
+        self._queue: queue.Queue[_Scoring | None] = queue.Queue(maxsize=max_queue)
+        self.dropped = {"queue_full": 0, "error": 0}
+        self._lock = threading.Lock()
+        self.scored = 0
+        self._thread = threading.Thread(target=self._run, name=f"shadow-{agent}", daemon=True)
+        self._thread.start()
+        for reason in self.dropped:
+            self._count(reason, 0)  # the series show on /metrics at 0 from the start
+
+    @property
+    def version(self) -> str | None:
+        """The shadow's version, None while no shadow is loaded."""
+        try:
+            return self.live.current.model_version
+        except NoChampion:
+            return None
+
+    def submit(
+        self,
+        rows: Sequence[Any],
+        logged: Sequence[Mapping[str, Any]],
+        champion_outputs: Sequence[float],
+        champion: Champion,
+        predict: Callable[[Any, Sequence[Any]], Any],
+    ) -> None:
+        """Queues one answered request for the shadow; returns at once and never raises."""
+        if not self.live.ready:
+            return
+        try:
+            item = _Scoring(rows, logged, champion_outputs, champion.model_version, predict)
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self._drop("queue_full", len(rows))
+        except Exception:  # the answer must not notice
+            log.debug("shadow %s: request not queued", self.agent, exc_info=True)
+            self._drop("error", len(rows))
+
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        """Waits until every queued request is scored and its log written (tests, shutdown)."""
+        deadline = time.monotonic() + timeout_s
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return self.logger.flush(max(deadline - time.monotonic(), 0.1))
+
+    def close(self) -> None:
+        self.flush(5.0)
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=1.0)
+        self._thread.join(5.0)
+        self.live.close()
+        self.logger.close()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self._score(item)
+            finally:
+                self._queue.task_done()
+
+    def _score(self, item: _Scoring) -> None:
+        started = time.perf_counter()
+        try:
+            shadow = self.live.current
+        except NoChampion:  # removed since the request was queued
+            return
+        try:
+            outputs = [float(value) for value in item.predict(shadow.model, item.rows)]
+            if len(outputs) != len(item.rows):
+                raise ValueError(f"{len(outputs)} shadow outputs for {len(item.rows)} rows")
+        except Exception as error:  # a failing shadow costs its own scores, nothing else
+            log.warning(
+                "shadow %s v%s failed on %d rows: %s",
+                shadow.model_name,
+                shadow.model_version,
+                len(item.rows),
+                error,
+            )
+            self._drop("error", len(item.rows))
+            return
+        inputs = [
+            {**row, CHAMPION_OUTPUT: answer, CHAMPION_VERSION: item.champion_version}
+            for row, answer in zip(item.logged, item.champion_outputs, strict=True)
+        ]
+        self.logger.log_batch(
+            inputs,
+            outputs,
+            model_name=shadow.model_name,
+            model_version=shadow.model_version,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+        )
+        self.scored += len(outputs)
+
+    def _drop(self, reason: str, rows: int) -> None:
+        with self._lock:
+            self.dropped[reason] += rows
+        self._count(reason, rows)
+
+    def _count(self, reason: str, rows: int) -> None:
+        try:
+            DROPPED.labels(agent=self.agent, reason=reason).inc(rows)
+        except Exception:  # metrics outside a BentoML server (in-process use) may not be set up
+            log.debug("shadow %s: dropped count not exported", self.agent, exc_info=True)

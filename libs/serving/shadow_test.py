@@ -1,0 +1,114 @@
+"""Shadow scoring in-process, with real bundles, a real prediction log and real hot reload."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from libs.modelfiles.bundle import Champion, read_champion_bundle, write_champion
+from libs.monitoring.prediction_reader import read_predictions
+from libs.serving.reload import LiveChampion
+from libs.serving.shadow import ShadowScorer, shadow_log_name
+
+X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 3.0], [4.0, 1.0]])
+ROWS = [[float(a), float(b)] for a, b in X]
+LOGGED = [{"a": a, "b": b} for a, b in ROWS]
+
+
+def _bundle(directory: Path, version: str, slope: float, features: int = 2) -> Champion:
+    inputs = np.hstack([X, X[:, :1]])[:, :features]
+    model = LinearRegression().fit(inputs, inputs.sum(axis=1) * slope)
+    write_champion(model, model_name="toy", model_version=version, directory=directory)
+    return read_champion_bundle(directory)
+
+
+def _predict(model: Any, rows: Sequence[list[float]]) -> Any:
+    return model.predict(np.array(rows))
+
+
+@pytest.fixture
+def champion(tmp_path: Path) -> Champion:
+    return _bundle(tmp_path / "champion", "1", slope=1.0)
+
+
+def _scorer(tmp_path: Path, **kwargs: Any) -> ShadowScorer:
+    live = LiveChampion(tmp_path / "champion" / "shadow", role="shadow", optional=True, interval_s=0)
+    return ShadowScorer("toy", live, log_directory=tmp_path / "log", **kwargs)
+
+
+def test_the_shadow_scores_what_the_champion_answered_and_both_are_logged(
+    tmp_path: Path, champion: Champion
+) -> None:
+    scorer = _scorer(tmp_path)
+    assert scorer.version is None and scorer.live.problem is not None  # no shadow: nothing queued
+    answers = [float(value) for value in _predict(champion.model, ROWS)]
+    scorer.submit(ROWS, LOGGED, answers, champion, _predict)
+    assert scorer.flush() and scorer.scored == 0
+
+    shadow = _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    assert scorer.live.reload_if_changed() and scorer.version == "2"
+    scorer.submit(ROWS, LOGGED, answers, champion, _predict)
+    assert scorer.flush()
+    scorer.close()
+
+    logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
+    assert list(logged["model_version"]) == ["2"] * 4
+    assert list(logged["input_champion_version"].astype(str)) == ["1"] * 4
+    assert list(logged["input_champion_output"]) == pytest.approx(answers)
+    assert list(logged["output"]) == pytest.approx(list(_predict(shadow.model, ROWS)))
+    assert list(logged["input_a"]) == [row["a"] for row in LOGGED]
+    assert scorer.dropped == {"queue_full": 0, "error": 0}
+
+
+def test_a_failing_shadow_loses_only_its_own_scores(tmp_path: Path, champion: Champion) -> None:
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=1.0, features=3)  # wants 3 features, gets 2
+    scorer = _scorer(tmp_path)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush()
+    assert scorer.dropped == {"queue_full": 0, "error": 4}
+    assert scorer.scored == 0
+    scorer.close()
+
+
+def test_a_slow_shadow_fills_its_bounded_queue_and_the_rest_is_dropped_not_waited_for(
+    tmp_path: Path, champion: Champion
+) -> None:
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck_shadow(model: Any, rows: Sequence[list[float]]) -> Any:
+        if model is not champion.model:
+            entered.set()
+            release.wait(30)
+        return _predict(model, rows)
+
+    scorer = _scorer(tmp_path, max_queue=2)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, stuck_shadow)
+    assert entered.wait(10)  # the worker holds the first request
+    for _ in range(5):  # two fit in the queue, three do not
+        scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, stuck_shadow)
+    assert scorer.dropped == {"queue_full": 12, "error": 0}
+    release.set()
+    assert scorer.flush()
+    assert scorer.scored == 12
+    scorer.close()
+
+
+def test_a_removed_shadow_bundle_stops_shadow_scoring(tmp_path: Path, champion: Champion) -> None:
+    directory = tmp_path / "champion" / "shadow"
+    _bundle(directory, "2", slope=2.0)
+    scorer = _scorer(tmp_path)
+    assert scorer.version == "2"
+    for path in directory.iterdir():
+        path.unlink()
+    assert scorer.live.reload_if_changed()
+    assert scorer.version is None and not scorer.live.ready
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush() and scorer.scored == 0
+    scorer.close()
