@@ -1,4 +1,5 @@
-"""``python -m libs.tracking show|rollback|reproduce|shadow|approve|reject|promote``: the registry for operators.
+"""``python -m libs.tracking <command>``: the registry as operators need it (show, rollback, reproduce,
+shadow, approve, reject, promote).
 
 Any failure is one line on stderr and exit code 2, so scripts and people both can act on it.
 """
