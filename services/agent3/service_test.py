@@ -1,5 +1,9 @@
 import functools
+import json
+import shutil
+import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -145,3 +149,34 @@ def test_a_missing_or_corrupt_champion_refuses_readiness_and_binds_to_loopback(
     check_broken_champion(
         "services.agent3.service:ChurnClassifier", train, tmp_path, fault, "/assess", {"customers": ROWS}
     )
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")
+def test_the_docs_page_in_a_browser_requests_nothing_from_third_parties(
+    server: Server, tmp_path: Path
+) -> None:
+    # Chromium's own network log of the page: every request the page makes names it as initiator
+    # (the browser's own update and account checks do not, and are not the page's doing).
+    netlog = tmp_path / "netlog.json"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+    ]
+    profile = f"--user-data-dir={tmp_path / 'profile'}"
+    command = [str(CHROMIUM), *flags, profile, f"--log-net-log={netlog}", "--virtual-time-budget=10000"]
+    subprocess.run([*command, "--dump-dom", server.url + "/"], capture_output=True, timeout=120, check=True)
+    origin = server.url.rstrip("/")
+    requested = {
+        event["params"]["url"]
+        for event in json.loads(netlog.read_text())["events"]
+        if event.get("params", {}).get("initiator") == origin and "url" in event["params"]
+    }
+    assert any(url.startswith(origin + "/") for url in requested), f"the page loaded nothing: {requested}"
+    foreign = {url for url in requested if urlsplit(url).hostname not in ("127.0.0.1", "localhost")}
+    assert not foreign, f"the docs page requested third-party URLs: {sorted(foreign)}"
