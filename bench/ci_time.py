@@ -13,7 +13,8 @@ In a fresh `git clone` of this checkout's commit, one after another, under `nice
 The temporary caches keep the shared one (~/.cache/pants) untouched; the Pants bootstrap venv
 (~/.cache/pants/setup, about 36 s when absent) is reused, as it is by anyone who ran Pants once.
 Every Pants run is without pantsd, so a warm figure is the cache's, not a daemon's memory.
-The table is rewritten after every step, so an interrupted run leaves the figures it has.
+The table is rewritten after every step, so an interrupted run leaves the figures it has; a step
+stopped by SIGTERM or Ctrl-C is written as unfinished, its time a lower bound.
 Writes bench/results/ci_time.{md,json}.
 """
 
@@ -22,12 +23,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 if __package__ in (None, ""):  # run as `python3 bench/ci_time.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,6 +66,17 @@ def cache_env(cache: Path) -> dict[str, str]:
     }
 
 
+class Stopped(Exception):
+    """SIGTERM or Ctrl-C during a step: the step is recorded as unfinished, then the run ends."""
+
+
+def stop_on_sigterm() -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def timed(action: Callable[[], object]) -> tuple[float, str]:
     started = time.perf_counter()
     try:
@@ -71,6 +85,8 @@ def timed(action: Callable[[], object]) -> tuple[float, str]:
     except SystemExit as failure:  # bench.commands.run reports a failed command this way
         print(failure, file=sys.stderr, flush=True)
         status = "failed"
+    except (Stopped, KeyboardInterrupt):
+        status = "stopped before it finished (a lower bound)"
     return time.perf_counter() - started, status
 
 
@@ -85,6 +101,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench-ci-time-"))
     rows: list[dict[str, object]] = []
     pants_version = run(SOURCE, "./pants", "--version").strip()
+    stop_on_sigterm()
     os.nice(10)  # every command below inherits it: the other builds on this machine go first
 
     def record(step: str, command: str, cache: str, action: Callable[[], object], *, final: bool) -> None:
@@ -93,7 +110,10 @@ def main() -> int:
             {"step": step, "command": command, "cache": cache, "seconds": round(seconds, 1), "status": status}
         )
         print(f"{step}: {seconds:.1f}s ({status})", flush=True)
-        write(rows, pants_version, complete=final)
+        stopped = status.startswith("stopped")
+        write(rows, pants_version, complete=final and not stopped)
+        if stopped:
+            raise SystemExit(f"stopped during {step}")
 
     try:
         repo = clone(scratch)

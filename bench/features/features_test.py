@@ -90,6 +90,6 @@ def test_duckdb_on_one_thread_builds_the_same_features(inputs: Path) -> None:
 
 
 def test_ratio_spread_keeps_the_range_a_median_hides() -> None:
-    spread = Spread.of([4.3, 5.4, 5.35, 5.3])
-    assert (spread.median, spread.low, spread.high) == (5.325, 4.3, 5.4)
-    assert spread.text() == "5.33 (4.30-5.40)"
+    spread = Spread.of([4.25, 5.5, 5.0, 5.25])
+    assert (spread.median, spread.low, spread.high) == (5.125, 4.25, 5.5)
+    assert spread.text() == "5.12 (4.25-5.50)"

@@ -148,7 +148,12 @@ def main() -> int:
         f"A one-param change (`dvc exp run -P -S {PARAMS}:{PARAM}=...`) takes {share}"
         f" of a full rerun: {len(reran['one param'])} of {len(reran['full rerun'])} stages ran"
         f" ({', '.join(stage.split(':')[-1] for stage in reran['one param'])} of agent3).",
-        "Default data size (pipelines/data/params.yaml); stages run packaged PEXes through a warm pantsd.",
+        "Default data size (pipelines/data/params.yaml); stages run packaged PEXes "
+        + (
+            "without pantsd (PANTS_PANTSD=false: every command pays Pants' full start)."
+            if os.environ.get("PANTS_PANTSD", "").lower() == "false"
+            else "through a warm pantsd."
+        ),
     ]
     write_results(
         "pipelines",

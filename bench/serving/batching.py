@@ -18,10 +18,11 @@ class MergedCalls:
     requests: float  # requests merged, summed over calls
     calls: float
 
-    def since(self, before: MergedCalls) -> float:
-        """Mean requests per merged call between ``before`` and this reading (1.0 when none merged)."""
+    def since(self, before: MergedCalls) -> float | None:
+        """Mean requests per merged call between ``before`` and this reading; None when the server
+        counted no calls (never a silent 1.0: the report must say the merge was not observed)."""
         calls = self.calls - before.calls
-        return (self.requests - before.requests) / calls if calls > 0 else 1.0
+        return (self.requests - before.requests) / calls if calls > 0 else None
 
 
 def read(url: str) -> MergedCalls:

@@ -129,7 +129,13 @@ def bentoml_server(serve_pex: Path, champion: Path, scratch: Path, workers: int)
     """The production command (see ./lifecycle), run from a scratch folder so the PEX's own sources serve."""
     port = free_port()
     command = ["python3.11", str(serve_pex), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)]
-    env = quiet_env(MLOPS_CHAMPION_DIR=str(champion), MLOPS_SERVE_WORKERS=str(workers))
+    env = quiet_env(
+        MLOPS_CHAMPION_DIR=str(champion),
+        MLOPS_SERVE_WORKERS=str(workers),
+        # Its own home: BentoML clears its Prometheus folder when a server starts, which would erase
+        # this server's counters when the next BentoML contender starts.
+        BENTOML_HOME=str(scratch / "bentoml-home-service"),
+    )
     with serving(
         "BentoML", command, port=port, ready_path="/readyz", env=env, log=scratch / "bentoml.log", cwd=scratch
     ) as server:
@@ -166,7 +172,10 @@ def bentoml_plain_server(tools: Path, champion: Path, scratch: Path, workers: in
     service = "bench.serving.bentoml_plain:PlainForecaster"
     command = ["python3.11", str(tools), "serve", service, "--host", "127.0.0.1", "--port", str(port)]
     env = quiet_env(
-        PEX_MODULE="bentoml_cli.cli:cli", MLOPS_CHAMPION_DIR=str(champion), MLOPS_SERVE_WORKERS=str(workers)
+        PEX_MODULE="bentoml_cli.cli:cli",
+        MLOPS_CHAMPION_DIR=str(champion),
+        MLOPS_SERVE_WORKERS=str(workers),
+        BENTOML_HOME=str(scratch / "bentoml-home-plain"),  # see bentoml_server
     )
     log = scratch / "bentoml-plain.log"
     with serving(
@@ -203,10 +212,10 @@ def mlflow_server(tools: Path, model: Path, scratch: Path, workers: int) -> Iter
 
 def over_http(
     servers: dict[str, tuple[Server, Path]], wrk: str, args: argparse.Namespace, rows: int
-) -> tuple[list[Measurement], dict[int, float]]:
+) -> tuple[list[Measurement], dict[int, float | None]]:
     """Every server at every concurrency; also the requests the service merged per call at each."""
     measured = []
-    merged: dict[int, float] = {}
+    merged: dict[int, float | None] = {}
     for connections in (int(text) for text in args.concurrency.split(",") if text):
         for contender, (server, body) in servers.items():
             path = "/invocations" if contender == results.MLFLOW else "/forecast"
@@ -227,15 +236,16 @@ def over_http(
             measured.append(result)
             if before is not None:
                 merged[connections] = batching.read(server.url).since(before)
-                print(f"    {merged[connections]:.2f} requests merged per call", flush=True)
+                print(f"    requests merged per call: {merged[connections]}", flush=True)
     return measured, merged
 
 
 def equal_resource_ceiling(
-    tools: Path, champion: Path, scratch: Path, args: argparse.Namespace, merged: dict[int, float]
+    tools: Path, champion: Path, scratch: Path, args: argparse.Namespace, merged: dict[int, float | None]
 ) -> list[Measurement]:
-    """The service's handler in process on the batches it merged, one process per server worker at once."""
-    batches = {connections: max(1, round(mean)) for connections, mean in merged.items()}
+    """The service's handler in process on the batches it merged, one process per server worker at once
+    (one request per call where the merge was not observed: the notes say so)."""
+    batches = {connections: max(1, round(mean or 1)) for connections, mean in merged.items()}
     distinct = ",".join(str(size) for size in sorted(set(batches.values())))
     print(
         f"==> equal-resource ceiling: handler on {distinct} requests' rows, {args.workers} processes",
@@ -281,7 +291,11 @@ def equal_resource_ceiling(
 
 
 def setup_notes(
-    args: argparse.Namespace, merged: dict[int, float], load_before: float, load_after: float, seconds: float
+    args: argparse.Namespace,
+    merged: dict[int, float | None],
+    load_before: float,
+    load_after: float,
+    seconds: float,
 ) -> list[str]:
     threads = (
         f"OMP_NUM_THREADS={args.omp_threads} for every contender"
@@ -289,7 +303,10 @@ def setup_notes(
         else "OMP_NUM_THREADS unset for every contender, as in production: the estimator's predict "
         "uses an OpenMP thread per core"
     )
-    merges = ", ".join(f"{mean:.2f} at concurrency {level}" for level, mean in merged.items())
+    merges = ", ".join(
+        f"{mean:.2f} at concurrency {level}" if mean else f"NOT OBSERVED at concurrency {level} (ceiling at 1)"
+        for level, mean in merged.items()
+    )
     return [
         f"On 127.0.0.1: the service, FastAPI (uvicorn) and plain BentoML on {args.workers} worker processes"
         f" each (the service's default, one per CPU); MLflow on its default {args.mlflow_workers}; wrk"
