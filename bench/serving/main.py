@@ -304,7 +304,7 @@ def setup_notes(
         "uses an OpenMP thread per core"
     )
     merges = ", ".join(
-        f"{mean:.2f} at concurrency {level}" if mean else f"NOT OBSERVED at concurrency {level} (ceiling at 1)"
+        f"{mean:.2f} at concurrency {level}" if mean else f"NOT OBSERVED at {level} (ceiling at 1)"
         for level, mean in merged.items()
     )
     return [
