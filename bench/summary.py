@@ -12,12 +12,13 @@ sys.path.insert(0, str(ROOT))
 from bench.report import results_dir  # noqa: E402
 
 # The order a reader wants: what ships, how it serves, how data is built, what CI and DVC cost.
-ORDER = ["artifacts", "serving", "features", "pipelines", "affected_vs_full"]
+ORDER = ["artifacts", "serving", "features", "pipelines", "ci_time", "affected_vs_full"]
 HEADER = """# Benchmark results
 
 The latest run of each benchmark in `bench/`, newest numbers only. `bench/run` reruns all but
-the affected-only one (`python3 bench/affected_vs_full.py`, about half an hour). Every table
-names the machine, the versions and the date it came from; figures are medians of the runs shown.
+the affected-only one (`python3 bench/affected_vs_full.py`, about half an hour) and CI time
+(`bench/run --ci-time`). Every table names the machine, the versions, the date and the load it
+came from; figures are medians of the runs shown, with ranges where a ratio moves between runs.
 """
 
 

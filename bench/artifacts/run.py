@@ -2,9 +2,12 @@
 
     python3 bench/artifacts/run.py [--starts 3] [--no-build]     (after ./lifecycle --no-serve)
 
-The monolith (bench/artifacts:monolith) is the one-image-for-all-jobs a team starts with: every
-requirement of every resolve in one environment, on the same base image, with the same layering,
-sources and champions as the agents' images. Sizes come from the artifacts themselves
+The monolith (bench/artifacts:monolith) is the one image a team would ship for every job: every
+agent's and the coordinator's runtime and training requirements (DVC included, no linters, type
+checkers or test runners) in one environment, on the same base image, with the same layering,
+sources and champions as the agents' images. The largest packages in agent2's image are listed
+too, with their installed sizes: what a smaller image would have to drop or replace.
+Sizes come from the artifacts themselves
 (`docker image inspect`, the PEX files, their PEX-INFO). Start to ready is `docker run` until
 /readyz answers 200 on loopback, each sample a fresh container, images alternating; the monolith
 serves agent2's service, so it is compared with agent2's image. Needs a Docker engine
@@ -14,10 +17,12 @@ serves agent2's service, so it is compared with agent2's image. Needs a Docker e
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from dataclasses import dataclass
@@ -32,6 +37,7 @@ from bench.serving.processes import answers, free_port  # noqa: E402
 
 TARGET_SHARE = 0.35  # every agent image at most 35% of the monolith's size
 MIB = 1024**2
+SITE_PACKAGES = "/app/venv/lib/python3.11/site-packages"
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,27 @@ def start_to_ready(artifact: Artifact, timeout_s: float = 180) -> float:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 
 
+def largest_packages(repository: str, count: int = 8) -> list[tuple[str, int]]:
+    """The biggest entries of an image's site-packages with their installed bytes, read from the image
+    itself (`docker cp` of the folder as a tar stream: the images have no shell to run `du` in)."""
+    container = run("docker", "create", f"{repository}:latest").strip()
+    sizes: dict[str, int] = collections.Counter()
+    try:
+        with (
+            subprocess.Popen(
+                ["docker", "cp", f"{container}:{SITE_PACKAGES}", "-"], stdout=subprocess.PIPE
+            ) as copy,
+            tarfile.open(fileobj=copy.stdout, mode="r|") as archive,
+        ):
+            for member in archive:
+                parts = member.name.split("/")
+                if len(parts) > 1:
+                    sizes[parts[1]] += member.size
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+    return sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:count]
+
+
 def measure_starts(starts: int) -> dict[str, list[float]]:
     """Alternates the images sample by sample so machine noise hits all alike."""
     contenders = [*AGENTS, MONOLITH]
@@ -190,13 +217,15 @@ def main(argv: list[str] | None = None) -> int:
         if artifact is not MONOLITH:
             verdicts.append(f"{artifact.name} {share:.0%} ({'met' if share <= TARGET_SHARE else 'NOT met'})")
     agent2, monolith = median(starts["agent2"]), median(starts[MONOLITH.name])
+    biggest = largest_packages("mlops/agent2")
     base = args.base_image or "python:3.11-slim"
     notes = [
         f"Target: every shipped image at most {TARGET_SHARE:.0%} of the monolith's size: "
         + "; ".join(verdicts)
         + ".",
-        f"Monolith: every requirement of every resolve ({monolith_dists} distributions: training, "
-        "serving, DVC, MLflow, linters, pytest) in one venv, plus all agents' sources and champions, "
+        f"Monolith: what a one-image team ships ({monolith_dists} distributions: every agent's and the "
+        "coordinator's runtime and training requirements, DVC, MLflow, BentoML; no linters, type "
+        "checkers, stubs or test runners) in one venv, plus all agents' sources and champions, "
         f"on the same base image ({base}, {round(image_bytes(base) / MIB)} MiB, counted in every size) "
         "with the same two-layer build.",
         f"Start to ready: `docker run -d` until /readyz answers 200 on loopback, {args.starts} fresh "
@@ -204,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         f"serving the same service {monolith:.2f} s ({ratio(monolith, agent2)}x).",
         "Requirements PEX: the requirements-only PEX each image installs (`serve-deps`); distributions: "
         "its PEX-INFO.",
+        "Largest installed packages in agent2's image (MiB): "
+        + ", ".join(f"{name} {size / MIB:.0f}" for name, size in biggest)
+        + f"; the target needs agent2's image at or under {TARGET_SHARE * monolith_image / MIB:.0f} MiB.",
     ]
     write_results(
         "artifacts",

@@ -2,10 +2,12 @@
 
     ./pants run bench/features:features -- [--sizes 1000000,10000000] [--runs 3,2] [--regenerate]
 
-For each size: generates (or reuses) the inputs, then alternates the two contenders, each sample in a
-fresh process, and checks after the first round that both built the same features (exit 1 if not).
-Reports median build time and peak RSS with the pandas/DuckDB ratios in bench/results/features.md
-and .json. Standard library only: see ``bench.features.measure`` for why.
+For each size: generates (or reuses) the inputs, then rotates three contenders, each sample in a
+fresh process: DuckDB on one thread (pandas' own, so the ratio compares engines at equal threads),
+DuckDB on every core (as agent2's stage runs it) and pandas; after the first round it checks that
+all built the same features (exit 1 if not). Reports median build time and peak RSS, and each
+pandas/DuckDB ratio's median and range over the rounds, in bench/results/features.md and .json.
+Standard library only: see ``bench.features.measure`` for why.
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ from bench.features.summary import (
 )
 from bench.report import versions, write_results
 
-CONTENDERS = {"duckdb": "bench.features.run_duckdb", "pandas": "bench.features.run_pandas"}
+CONTENDERS = {
+    "duckdb-1": "bench.features.run_duckdb_one_thread",
+    "duckdb": "bench.features.run_duckdb",
+    "pandas": "bench.features.run_pandas",
+}
 DEFAULT_SIZES = "1000000,10000000"
 LARGE = 10_000_000  # sizes from here may get their own number of runs (each pandas sample takes seconds)
 # Five samples each: with two, one noisy pandas sample on a shared machine moved the ratio by a third.
@@ -99,28 +105,33 @@ def ensure_inputs(spec: InputSpec, root: Path, regenerate: bool) -> tuple[Path, 
 
 
 def verify(scratch: Path, n_transactions: int) -> dict[str, object]:
-    """Both contenders' first outputs must agree; a mismatch ends the benchmark loudly."""
+    """Every contender's first output must agree with the production one; a mismatch ends the run loudly."""
     report = scratch / "verify.json"
-    expected, actual = scratch / "duckdb-0.parquet", scratch / "pandas-0.parquet"
-    sample = run_module("bench.features.verify", [str(expected), str(actual), "--report", str(report)])
-    if sample.returncode != 0:
-        raise SystemExit(
-            f"FAILED at {n_transactions:,} transactions: the pandas features differ from agent2's DuckDB "
-            "features (MISMATCH lines above); nothing is reported for implementations that disagree."
-        )
+    expected = scratch / "duckdb-0.parquet"
+    for other in (name for name in CONTENDERS if name != "duckdb"):
+        actual = scratch / f"{other}-0.parquet"
+        sample = run_module("bench.features.verify", [str(expected), str(actual), "--report", str(report)])
+        if sample.returncode != 0:
+            raise SystemExit(
+                f"FAILED at {n_transactions:,} transactions: the {other} features differ from agent2's "
+                "DuckDB features (MISMATCH lines above); nothing is reported for implementations that"
+                " disagree."
+            )
     checksum = json.loads(report.read_text(encoding="utf-8"))["checksum"]
-    print(f"  verified: pandas and DuckDB built the same features {checksum}", flush=True)
+    print(f"  verified: every contender built the same features {checksum}", flush=True)
     return dict(checksum)
 
 
 def measure_size(
     folder: Path, n_transactions: int, runs: int, holdout_days: int, scratch: Path
 ) -> SizeResult:
-    """Alternates the contenders (DuckDB first, then pandas first, ...) so drifting noise hits both."""
+    """Rotates the contenders' order round by round so drifting noise hits each alike."""
     measured: dict[str, list[Run]] = {name: [] for name in CONTENDERS}
     checksum: dict[str, object] = {}
+    names = list(CONTENDERS)
     for index in range(runs):
-        order = list(CONTENDERS) if index % 2 == 0 else list(reversed(CONTENDERS))
+        shift = index % len(names)
+        order = names[shift:] + names[:shift]
         for name in order:
             out, report = scratch / f"{name}-{index}.parquet", scratch / f"{name}-{index}.json"
             arguments = ["--data", str(folder), "--out", str(out), "--report", str(report)]
@@ -154,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         "process; peak RSS: that process's ru_maxrss (os.wait4). Medians; each sample a fresh process, "
         "contenders alternating.",
         "DuckDB: agents/agent2/features.sql through libs.warehouse.run_query, as agent2's features stage "
-        "runs it (DuckDB's default threads: all cores). pandas: bench/features/pandas_features.py, the "
+        "runs it, once with `threads=1` (pandas runs on one core: equal threads) and once with DuckDB's "
+        "default (every core, as the stage runs it). pandas: bench/features/pandas_features.py, the "
         "same query in vectorised pandas, reading only the columns it uses.",
+        "Ratios: pandas over DuckDB within each round (samples taken back to back), then the median and "
+        "the range (min-max) over the rounds; the time columns are medians of each contender alone.",
         f"Both results checked equal (same rows and columns, floats within 1e-9) at every size; "
         f"holdout_days {args.holdout_days}; output rows per size: "
         + ", ".join(f"{result.n_transactions:,}: {result.runs['duckdb'][0].rows:,}" for result in results)

@@ -18,6 +18,7 @@ from bench.features.generate import write_inputs
 from bench.features.measure import run_checked, run_module
 from bench.features.pandas_features import pandas_features
 from bench.features.production import duckdb_features
+from bench.features.summary import Spread
 
 SPEC = InputSpec(n_transactions=4000)
 MIB = 1024
@@ -80,3 +81,15 @@ def test_child_peak_rss_is_measured_and_failures_stop_the_run() -> None:
 def test_default_holdout_days_is_agent2_param() -> None:
     params = yaml.safe_load(Path("pipelines/agent2/params.yaml").read_text(encoding="utf-8"))
     assert params["features"]["holdout_days"] == DEFAULT_HOLDOUT_DAYS
+
+
+def test_duckdb_on_one_thread_builds_the_same_features(inputs: Path) -> None:
+    expected = duckdb_features(table_paths(inputs), DEFAULT_HOLDOUT_DAYS)
+    one_thread = duckdb_features(table_paths(inputs), DEFAULT_HOLDOUT_DAYS, threads=1)
+    assert differences(expected, one_thread) == []
+
+
+def test_ratio_spread_keeps_the_range_a_median_hides() -> None:
+    spread = Spread.of([4.25, 5.5, 5.0, 5.25])
+    assert (spread.median, spread.low, spread.high) == (5.125, 4.25, 5.5)
+    assert spread.text() == "5.12 (4.25-5.50)"

@@ -31,9 +31,13 @@ def agent2_sql_dir() -> Path:
     raise FileNotFoundError(f"no {SQL_NAME}.sql in {AGENT2_PACKAGE} (searched {folders})")
 
 
-def duckdb_features(tables: Mapping[str, Path], holdout_days: int) -> pd.DataFrame:
+def duckdb_features(
+    tables: Mapping[str, Path], holdout_days: int, threads: int | None = None
+) -> pd.DataFrame:
+    """``threads=None`` is the stage's own setting (DuckDB's default: every core); 1 matches pandas."""
     return run_query(
         load_sql(agent2_sql_dir(), SQL_NAME),
         tables={name: tables[name] for name in ("transactions", "stores", "products", "scores")},
         params={"holdout_days": int(holdout_days)},
+        threads=threads,
     )

@@ -1,4 +1,4 @@
-"""Before any load: both servers answer the benchmark's body, with the estimator's own predictions.
+"""Before any load: every server answers the benchmark's body, with the estimator's own predictions.
 
 Throughput of a server that answers 4xx, or serves another model, would be meaningless; one request
 to each proves they do the same work on the same rows.
@@ -30,9 +30,10 @@ def check_same(name: str, got: list[float], expected: list[float]) -> None:
         raise SystemExit(f"{name} answered {got[:3]}... for {len(got)} rows, expected {expected[:3]}...")
 
 
-def check_bentoml(url: str, body: Path, expected: list[float]) -> None:
+def check_forecasts(name: str, url: str, body: Path, expected: list[float]) -> None:
+    """A server taking the service's body at /forecast (the service, FastAPI, plain BentoML)."""
     forecasts = post(url + "/forecast", body)
-    check_same("BentoML", [forecast["predicted_quantity"] for forecast in forecasts], expected)
+    check_same(name, [forecast["predicted_quantity"] for forecast in forecasts], expected)
 
 
 def check_mlflow(url: str, body: Path, expected: list[float]) -> None:

@@ -1,10 +1,11 @@
-"""The in-process ceiling: the champion's ``predict`` on the benchmark's rows in a tight loop.
+"""In-process loops: what the service's work costs without HTTP, the ceiling a server is measured against.
 
-No server can beat one thread calling the model directly, so this bounds what any HTTP server can
-reach. Two more measurements explain the gap rather than just report it: the same predict on
-bigger batches (what adaptive batching could merge requests into), and the service's own handler
-called in-process (validation, frame, predict, answers, JSON) without HTTP.
-Prints one JSON list of measurements on stdout.
+With ``--handler-batches``, the equal-resource ceiling: the service's own handler (validation, frame,
+predict, answers, JSON) called in a tight loop on the number of requests' rows the service merged
+into one call under a given concurrency; bench/serving runs one such process per server worker at
+the same time, so the ceiling has the server's processes and batches, only no HTTP. Without it, the
+explanatory loops: the champion's bare ``predict`` on one request's rows and on bigger batches, and
+the handler on one request. Prints one JSON list of measurements on stdout.
 
     PEX_MODULE=bench.serving.ceiling python3.11 model-tools.pex --champion DIR --body bentoml-body.json
 """
@@ -75,17 +76,26 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--multiples", default="8,64", help="bigger batches, in requests' worth of rows")
+    parser.add_argument(
+        "--handler-batches", default="", help="only the handler, on each of these requests' worth of rows"
+    )
     args = parser.parse_args()
 
     rows: list[dict[str, Any]] = json.loads(args.body.read_text(encoding="utf-8"))["rows"]
     model = read_champion_bundle(args.champion).model
     os.environ[CHAMPION_DIR_VARIABLE] = str(args.champion)  # the service loads its champion from here
-    loops = [("in-process predict", rows, predict_call(model, rows))]
-    loops += [
-        ("in-process predict", rows * multiple, predict_call(model, rows * multiple))
-        for multiple in (int(text) for text in args.multiples.split(",") if text)
-    ]
-    loops.append(("in-process handler", rows, handler_call(rows)))
+    if args.handler_batches:
+        loops = [
+            ("in-process handler", rows * merged, handler_call(rows * merged))
+            for merged in (int(text) for text in args.handler_batches.split(","))
+        ]
+    else:
+        loops = [("in-process predict", rows, predict_call(model, rows))]
+        loops += [
+            ("in-process predict", rows * multiple, predict_call(model, rows * multiple))
+            for multiple in (int(text) for text in args.multiples.split(",") if text)
+        ]
+        loops.append(("in-process handler", rows, handler_call(rows)))
     results = [
         {"contender": name, "rows": len(batch), **timed_loop(call, seconds=args.seconds, warmup=args.warmup)}
         for name, batch, call in loops

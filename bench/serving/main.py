@@ -1,13 +1,16 @@
-"""Serving benchmark: agent2's BentoML service against `mlflow models serve` and in-process predict.
+"""Serving benchmark: agent2's BentoML service against what a team would run instead, and a ceiling.
 
-    python3 bench/serving/run.py [--duration 30] [--warmup 5] [--concurrency 1,8,64] [--no-build]
+    python3 bench/serving/run.py [--duration 30] [--warmup 5] [--concurrency 8,64] [--no-build]
 
 Builds agents/agent2:serve (the production PEX) and bench/serving:model-tools with Pants; saves
-the champion's fitted estimator as an MLflow model; times in-process predict (the ceiling); then
-serves the champion both ways on 127.0.0.1, each with its own default number of worker processes
-(the service: one per CPU; MLflow: one), and drives each with wrk at
-every concurrency, alternating servers level by level so machine noise hits both alike. Writes
-bench/results/serving.{md,json}, with a verdict on each of the issue's targets in the notes.
+the champion's fitted estimator as an MLflow model; times the explanatory in-process loops; then
+serves the same champion four ways on 127.0.0.1: the service, a hand-written FastAPI endpoint under
+uvicorn and BentoML as its quickstart writes it (no adaptive batching), each on the same number of
+worker processes, and `mlflow models serve` (its default single worker). wrk drives each at every
+concurrency, alternating servers level by level so machine noise hits all alike, and BentoML's own
+counters say how many requests it merged per call at each level. Last, the equal-resource ceiling:
+the service's handler in process on those merged batches, one process per worker, at the same time.
+Writes bench/results/serving.{md,json}, with a verdict on each of the issue's targets in the notes.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench.report import project_root
-from bench.serving import agreement, pexes, results
+from bench.serving import agreement, batching, pexes, results
 from bench.serving.measurement import Measurement
 from bench.serving.processes import Server, free_port, quiet_env, serving
 from bench.serving.wrk import ensure_wrk, load, wrk_version
@@ -37,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of each measured wrk run")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of wrk before each run, discarded")
-    parser.add_argument("--concurrency", default="1,8,64", help="wrk connections, comma-separated")
+    parser.add_argument("--concurrency", default="8,64", help="wrk connections, comma-separated")
     parser.add_argument(
         "--threads", type=int, default=1, help="wrk threads (client and servers share 2 cores)"
     )
@@ -126,9 +129,57 @@ def bentoml_server(serve_pex: Path, champion: Path, scratch: Path, workers: int)
     """The production command (see ./lifecycle), run from a scratch folder so the PEX's own sources serve."""
     port = free_port()
     command = ["python3.11", str(serve_pex), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)]
-    env = quiet_env(MLOPS_CHAMPION_DIR=str(champion), MLOPS_SERVE_WORKERS=str(workers))
+    env = quiet_env(
+        MLOPS_CHAMPION_DIR=str(champion),
+        MLOPS_SERVE_WORKERS=str(workers),
+        # Its own home: BentoML clears its Prometheus folder when a server starts, which would erase
+        # this server's counters when the next BentoML contender starts.
+        BENTOML_HOME=str(scratch / "bentoml-home-service"),
+    )
     with serving(
         "BentoML", command, port=port, ready_path="/readyz", env=env, log=scratch / "bentoml.log", cwd=scratch
+    ) as server:
+        yield server
+
+
+@contextmanager
+def fastapi_server(tools: Path, champion: Path, scratch: Path, workers: int) -> Iterator[Server]:
+    """The hand-written FastAPI endpoint under uvicorn, with uvicorn's defaults and the service's workers."""
+    port = free_port()
+    app = "bench.serving.fastapi_app:app"
+    command = [
+        "python3.11",
+        str(tools),
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    env = quiet_env(PEX_MODULE="uvicorn", MLOPS_CHAMPION_DIR=str(champion))
+    with serving(
+        "FastAPI", command, port=port, ready_path="/readyz", env=env, log=scratch / "fastapi.log", cwd=scratch
+    ) as server:
+        yield server
+
+
+@contextmanager
+def bentoml_plain_server(tools: Path, champion: Path, scratch: Path, workers: int) -> Iterator[Server]:
+    """BentoML's quickstart shape (no adaptive batching), on the service's number of workers."""
+    port = free_port()
+    service = "bench.serving.bentoml_plain:PlainForecaster"
+    command = ["python3.11", str(tools), "serve", service, "--host", "127.0.0.1", "--port", str(port)]
+    env = quiet_env(
+        PEX_MODULE="bentoml_cli.cli:cli",
+        MLOPS_CHAMPION_DIR=str(champion),
+        MLOPS_SERVE_WORKERS=str(workers),
+        BENTOML_HOME=str(scratch / "bentoml-home-plain"),  # see bentoml_server
+    )
+    log = scratch / "bentoml-plain.log"
+    with serving(
+        "BentoML plain", command, port=port, ready_path="/readyz", env=env, log=log, cwd=scratch
     ) as server:
         yield server
 
@@ -161,12 +212,15 @@ def mlflow_server(tools: Path, model: Path, scratch: Path, workers: int) -> Iter
 
 def over_http(
     servers: dict[str, tuple[Server, Path]], wrk: str, args: argparse.Namespace, rows: int
-) -> list[Measurement]:
+) -> tuple[list[Measurement], dict[int, float | None]]:
+    """Every server at every concurrency; also the requests the service merged per call at each."""
     measured = []
+    merged: dict[int, float | None] = {}
     for connections in (int(text) for text in args.concurrency.split(",") if text):
         for contender, (server, body) in servers.items():
-            path = "/forecast" if contender == results.BENTOML else "/invocations"
+            path = "/invocations" if contender == results.MLFLOW else "/forecast"
             print(f"==> {contender}, concurrency {connections}", flush=True)
+            before = batching.read(server.url) if contender == results.BENTOML else None
             result = load(
                 wrk,
                 contender,
@@ -180,30 +234,99 @@ def over_http(
             )
             print(f"    {result.summary()}", flush=True)
             measured.append(result)
+            if before is not None:
+                merged[connections] = batching.read(server.url).since(before)
+                print(f"    requests merged per call: {merged[connections]}", flush=True)
+    return measured, merged
+
+
+def equal_resource_ceiling(
+    tools: Path, champion: Path, scratch: Path, args: argparse.Namespace, merged: dict[int, float | None]
+) -> list[Measurement]:
+    """The service's handler in process on the batches it merged, one process per server worker at once
+    (one request per call where the merge was not observed: the notes say so)."""
+    batches = {connections: max(1, round(mean or 1)) for connections, mean in merged.items()}
+    distinct = ",".join(str(size) for size in sorted(set(batches.values())))
+    print(
+        f"==> equal-resource ceiling: handler on {distinct} requests' rows, {args.workers} processes",
+        flush=True,
+    )
+    command = [
+        "python3.11",
+        str(tools),
+        f"--champion={champion}",
+        f"--body={scratch / 'bentoml-body.json'}",
+        f"--seconds={args.inprocess_seconds}",
+        f"--warmup={args.warmup}",
+        f"--handler-batches={distinct}",
+    ]
+    env = quiet_env(PEX_MODULE="bench.serving.ceiling")
+    processes = [
+        subprocess.Popen(
+            command, env=env, cwd=scratch, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(args.workers)
+    ]
+    loops = []
+    for process in processes:
+        out, err = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"bench.serving.ceiling failed:\n{err[-4000:]}")
+        loops += json.loads(out.strip().splitlines()[-1])
+    measured = []
+    for connections, size in batches.items():
+        same = [loop for loop in loops if loop["rows"] == size * args.rows]
+        measurement = Measurement(
+            contender=results.CEILING,
+            concurrency=connections,
+            rows_per_request=args.rows,
+            requests=sum(loop["requests"] * size for loop in same),  # in requests of args.rows rows
+            seconds=max(loop["seconds"] for loop in same),
+            p50_ms=max(loop["p50_ms"] for loop in same),  # one merged call's latency
+            p99_ms=max(loop["p99_ms"] for loop in same),
+        )
+        print(f"    {measurement.summary()}", flush=True)
+        measured.append(measurement)
     return measured
 
 
-def setup_notes(args: argparse.Namespace, load_before: float, load_after: float, seconds: float) -> list[str]:
+def setup_notes(
+    args: argparse.Namespace,
+    merged: dict[int, float | None],
+    load_before: float,
+    load_after: float,
+    seconds: float,
+) -> list[str]:
     threads = (
         f"OMP_NUM_THREADS={args.omp_threads} for every contender"
         if args.omp_threads
         else "OMP_NUM_THREADS unset for every contender, as in production: the estimator's predict "
         "uses an OpenMP thread per core"
     )
+    merges = ", ".join(
+        f"{mean:.2f} at concurrency {level}" if mean else f"NOT OBSERVED at {level} (ceiling at 1)"
+        for level, mean in merged.items()
+    )
     return [
-        f"Each server at its default worker count, on 127.0.0.1: BentoML {args.workers} (one per CPU), MLflow"
-        f" {args.mlflow_workers}; wrk {args.threads} thread(s), "
+        f"On 127.0.0.1: the service, FastAPI (uvicorn) and plain BentoML on {args.workers} worker processes"
+        f" each (the service's default, one per CPU); MLflow on its default {args.mlflow_workers}; wrk"
+        f" {args.threads} thread(s), "
         f"keep-alive connections in a closed loop, {args.warmup:g} s warm-up then {args.duration:g} s "
         "per run; servers alternate level by level. Client and server share the machine's 2 cores.",
         f"Every request carries the same {args.rows} rows (a forecast horizon). BentoML gets "
         '`{"rows": [...]}` at /forecast (pydantic-validated DemandFeatures, answers with model name and '
         "version); MLflow gets `dataframe_split` at /invocations (schema-checked against the saved "
         "signature). Both answers were checked against the estimator's own predictions before load.",
-        "Ceiling: the champion's predict (plus clip) on a prebuilt feature matrix, one thread, no HTTP. "
-        "'in-process predict' at bigger batches shows what merging requests gains: agent2's service "
-        "batches adaptively (BentoML merges concurrent requests into one predict call), MLflow's "
-        "server predicts per request; 'in-process handler' is the service's own validate + forecast + "
-        "serialise of one request without HTTP.",
+        "FastAPI: a hand-written `def` endpoint (FastAPI's thread pool), one predict per request, under"
+        " `uvicorn --workers`; plain BentoML: `@bentoml.service` + `@bentoml.api` as the quickstart writes"
+        " them, one predict per request. Both take the service's body and answer with the same"
+        " DemandForecast rows, without its guards, reloads or prediction logging.",
+        f"Equal-resource ceiling: the service's own handler (validate, forecast, serialise) in process,"
+        f" on the requests' rows the service merged per call at that concurrency (BentoML's"
+        f" adaptive_batch_size counters: {merges} requests per call, rounded), in {args.workers} processes"
+        " at once, throughput summed; its latencies are one merged call's. The loops marked '1 (loop)' are"
+        " one thread on one request's rows (bare predict, at bigger batches, and the handler) and explain"
+        " the costs; they are no target's baseline.",
         f"{threads}.",
         f"Shared machine: 1-minute load average {load_before:.2f} before and {load_after:.2f} after; "
         f"the whole run took {seconds:.0f} s.",
@@ -245,25 +368,34 @@ def main(argv: list[str] | None = None) -> int:
         versions = json.loads((scratch / "versions.json").read_text(encoding="utf-8"))
         expected = json.loads((scratch / "expected.json").read_text(encoding="utf-8"))
         measured = in_process(built.tools, champion, scratch, args)
+        body = scratch / "bentoml-body.json"
         with ExitStack() as stack:
-            print("==> starting BentoML and MLflow", flush=True)
+            print("==> starting the service, FastAPI, plain BentoML and MLflow", flush=True)
             bento = stack.enter_context(bentoml_server(built.serve, champion, scratch, args.workers))
+            fastapi = stack.enter_context(fastapi_server(built.tools, champion, scratch, args.workers))
+            plain = stack.enter_context(bentoml_plain_server(built.tools, champion, scratch, args.workers))
             mlflow = stack.enter_context(
                 mlflow_server(built.tools, scratch / "mlflow-model", scratch, args.mlflow_workers)
             )
-            agreement.check_bentoml(bento.url, scratch / "bentoml-body.json", expected)
-            agreement.check_mlflow(mlflow.url, scratch / "mlflow-body.json", expected)
             servers = {
-                results.BENTOML: (bento, scratch / "bentoml-body.json"),
+                results.BENTOML: (bento, body),
+                results.FASTAPI: (fastapi, body),
+                results.PLAIN: (plain, body),
                 results.MLFLOW: (mlflow, scratch / "mlflow-body.json"),
             }
-            measured += over_http(servers, wrk, args, args.rows)
+            for contender, (server, _) in servers.items():
+                if contender != results.MLFLOW:
+                    agreement.check_forecasts(contender, server.url, body, expected)
+            agreement.check_mlflow(mlflow.url, scratch / "mlflow-body.json", expected)
+            over, merged = over_http(servers, wrk, args, args.rows)
+            measured += over
+        measured += equal_resource_ceiling(built.tools, champion, scratch, args, merged)
     levels = [int(text) for text in args.concurrency.split(",") if text]
     results.report(
         measured,
         peak=max(levels),
         interactive=8 if 8 in levels else min(levels),
-        setup=setup_notes(args, load_before, os.getloadavg()[0], time.monotonic() - started),
+        setup=setup_notes(args, merged, load_before, os.getloadavg()[0], time.monotonic() - started),
         tool_versions={**versions, "wrk": wrk_version(wrk)},
     )
     return 0
