@@ -6,6 +6,10 @@ bytes members after a random UUID), and records those ids in the schema. So two 
 model differ, DVC sees every retrain as a new model, and a rebuild cannot be told from a change.
 Here ids and member names are renumbered in the order the schema mentions them, members are
 sorted by name and stamped with one fixed time; what skops reads back is unchanged.
+
+Arrays of records (a tree's ``nodes``: seven 8-byte fields and a 1-byte flag in 64-byte records)
+carry padding bytes that numpy leaves uninitialised, so they hold whatever memory held before: the
+same model saved by two processes differed in them. Such arrays are rewritten with zeroed padding.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import json
 import posixpath
 import zipfile
 from typing import Any
+
+import numpy as np
 
 SCHEMA = "schema.json"
 # The earliest time a zip entry can hold; any fixed value would do.
@@ -69,7 +75,8 @@ def canonical_skops(data: bytes) -> bytes:
         if unreferenced:
             raise ValueError(f"skops file has members its schema does not name: {sorted(unreferenced)}")
         members = {
-            new: (source.read(old), infos[old].compress_type) for old, new in renumbering.names.items()
+            new: (_zeroed_padding(new, source.read(old)), infos[old].compress_type)
+            for old, new in renumbering.names.items()
         }
         members[SCHEMA] = (json.dumps(schema, indent=2).encode("utf-8"), infos[SCHEMA].compress_type)
     output = io.BytesIO()
@@ -77,4 +84,21 @@ def canonical_skops(data: bytes) -> bytes:
         for name in sorted(members):
             content, compress_type = members[name]
             target.writestr(_entry(name, compress_type), content)
+    return output.getvalue()
+
+
+def _zeroed_padding(name: str, content: bytes) -> bytes:
+    """An ``.npy`` member of records with padding, rewritten with the padding bytes zeroed."""
+    if not name.endswith(".npy"):
+        return content
+    array = np.load(io.BytesIO(content), allow_pickle=False)
+    fields = array.dtype.fields
+    if fields is None or array.dtype.itemsize == sum(field[0].itemsize for field in fields.values()):
+        return content
+    fortran = array.flags.f_contiguous and not array.flags.c_contiguous
+    clean = np.zeros(array.shape, dtype=array.dtype, order="F" if fortran else "C")  # calloc: all bytes 0
+    for field in fields:
+        clean[field] = array[field]
+    output = io.BytesIO()
+    np.save(output, clean, allow_pickle=False)
     return output.getvalue()

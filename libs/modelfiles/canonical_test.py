@@ -69,3 +69,22 @@ def test_a_zip_without_a_schema_is_refused() -> None:
         archive.writestr("other.json", "{}")
     with pytest.raises(ValueError, match="no schema.json"):
         canonical_skops(buffer.getvalue())
+
+
+def test_record_arrays_lose_the_uninitialised_padding_numpy_leaves_in_them() -> None:
+    # A tree's nodes: seven 8-byte fields and a 1-byte flag in 64-byte records, 7 bytes of padding.
+    nodes = np.dtype(
+        {"names": ["threshold", "flag"], "formats": ["<f8", "u1"], "offsets": [0, 8], "itemsize": 16}
+    )
+    values = np.array([(1.5, 1), (-2.0, 0)], dtype=nodes)
+
+    def with_padding(fill: int) -> bytes:
+        raw = bytearray(values.tobytes())
+        for record in range(len(values)):
+            raw[record * 16 + 9 : record * 16 + 16] = bytes([fill]) * 7
+        return sio.dumps({"nodes": np.frombuffer(bytes(raw), dtype=nodes).copy()})
+
+    first, second = canonical_skops(with_padding(0xAB)), canonical_skops(with_padding(0x00))
+    assert first == second
+    restored = sio.loads(first, trusted=["numpy.dtype"])["nodes"]
+    assert restored.dtype == nodes and restored.tolist() == values.tolist()
