@@ -31,13 +31,6 @@ disable_telemetry()
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    home = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{home / 'mlflow.db'}"
-    return Settings(home=home, mlflow_tracking_uri=uri, mlflow_registry_uri=uri)
-
-
-@pytest.fixture(scope="module")
 def logged_run(settings: Settings) -> Iterator[str]:
     features = np.random.default_rng(5).normal(size=(40, 2))
     model = LogisticRegression().fit(features, (features[:, 0] > 0).astype(int))

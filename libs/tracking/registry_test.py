@@ -31,13 +31,6 @@ PREVIOUS = "previous_champion"
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    home = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{home / 'mlflow.db'}"
-    return Settings(home=home, mlflow_tracking_uri=uri, mlflow_registry_uri=uri)
-
-
-@pytest.fixture(scope="module")
 def logged_run(settings: Settings) -> Iterator[str]:
     """One run holding a tiny model; each test registers it as many versions as it needs."""
     model = LogisticRegression().fit(FEATURES, LABELS)
