@@ -13,12 +13,11 @@ from __future__ import annotations
 import os
 
 import bentoml
-import numpy as np
 
-from agents.agent2.model import FEATURES
+from bench.serving import plain_forecast
 from libs.messages import DemandBatch, DemandForecast
 from libs.modelfiles.bundle import champion_dir, read_champion_bundle
-from libs.serving.features import column_matrix, ignore_unnamed_features_warning
+from libs.serving.features import ignore_unnamed_features_warning
 
 ignore_unnamed_features_warning()
 
@@ -31,16 +30,4 @@ class PlainForecaster:
     @bentoml.api
     def forecast(self, rows: DemandBatch) -> list[DemandForecast]:
         """One predict on the request's rows; the answers name the model, as the service's do."""
-        champion = self.champion
-        matrix = column_matrix(rows, FEATURES)
-        quantities = np.clip(champion.model.predict(matrix), 0.0, None)  # type: ignore[attr-defined]
-        return [
-            DemandForecast(
-                store_id=row.store_id,
-                product_id=row.product_id,
-                predicted_quantity=float(quantity),
-                model_name=champion.model_name,
-                model_version=champion.model_version,
-            )
-            for row, quantity in zip(rows, quantities, strict=True)
-        ]
+        return plain_forecast.forecast(self.champion, rows)

@@ -9,14 +9,13 @@ One predict per request, in FastAPI's thread pool (a plain ``def`` endpoint).
 
 from __future__ import annotations
 
-import numpy as np
 from fastapi import FastAPI  # pants: no-infer-dep  (in agent2's lockfile with MLflow's scoring server)
 from pydantic import BaseModel
 
-from agents.agent2.model import FEATURES
+from bench.serving import plain_forecast
 from libs.messages import DemandBatch, DemandForecast
 from libs.modelfiles.bundle import champion_dir, read_champion_bundle
-from libs.serving.features import column_matrix, ignore_unnamed_features_warning
+from libs.serving.features import ignore_unnamed_features_warning
 
 ignore_unnamed_features_warning()
 champion = read_champion_bundle(champion_dir("agent2"))  # MLOPS_CHAMPION_DIR, as the service reads it
@@ -35,15 +34,4 @@ def ready() -> dict[str, str]:
 @app.post("/forecast")
 def forecast(request: ForecastRequest) -> list[DemandForecast]:
     """One predict on the request's rows; the answers name the model, as the service's do."""
-    matrix = column_matrix(request.rows, FEATURES)
-    quantities = np.clip(champion.model.predict(matrix), 0.0, None)  # type: ignore[attr-defined]
-    return [
-        DemandForecast(
-            store_id=row.store_id,
-            product_id=row.product_id,
-            predicted_quantity=float(quantity),
-            model_name=champion.model_name,
-            model_version=champion.model_version,
-        )
-        for row, quantity in zip(request.rows, quantities, strict=True)
-    ]
+    return plain_forecast.forecast(champion, request.rows)
