@@ -1,5 +1,5 @@
 """``python -m libs.tracking <command>``: the registry as operators need it (show, rollback, reproduce,
-shadow, approve, reject, promote).
+shadow, approve, reject, promote, download).
 
 Any failure is one line on stderr and exit code 2, so scripts and people both can act on it.
 """
@@ -10,12 +10,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from libs.settings import Settings, disable_telemetry
 from libs.tracking import approval_cli, reproduce
+from libs.tracking.download import download_model
 from libs.tracking.errors import TrackingError
 from libs.tracking.gate import TAG_PREFIX as GATE
 from libs.tracking.preview import describe, preview
@@ -36,7 +38,8 @@ USAGE_ERROR = 2
 DESCRIPTION = (
     "Show a registered model's versions, gate decisions and audit trail; roll its champion back; "
     "rebuild a version from its lineage (reproduce); put a version in shadow, approve or reject the "
-    "shadow, promote by hand; or preview the gate for a pull request from two registration.json files."
+    "shadow, promote by hand; copy a version out of the registry (download); or preview the gate for a "
+    "pull request from two registration.json files."
 )
 
 
@@ -48,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("show", help="versions, the champion and gate decisions").add_argument("model")
     commands.add_parser("rollback", help="move the champion back to the previous one").add_argument("model")
     approval_cli.add_commands(commands)
+    download = commands.add_parser(
+        "download", help="copy a version's MLflow model (default: the champion) into a new folder"
+    )
+    download.add_argument("model")
+    download.add_argument("destination", type=Path, help="a folder that does not exist yet, or is empty")
+    download.add_argument("--version", help="the version to copy (default: the champion)")
     gate_preview = commands.add_parser(
         "gate-preview", help="the gate's decision for the head's model against the base's champion"
     )
@@ -126,6 +135,11 @@ def rollback_and_report(name: str, settings: Settings) -> str:
     return f"{name}: champion rolled back from v{before.version if before else '-'} to v{after.version}"
 
 
+def download_and_report(args: argparse.Namespace, settings: Settings) -> str:
+    version, folder = download_model(args.model, args.destination, version=args.version, settings=settings)
+    return f"{args.model} v{version.version}: {folder}"
+
+
 def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
     disable_telemetry()
     try:
@@ -141,6 +155,8 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None)
             return reproduce.main(args, resolved)
         if args.command == "show":
             print("\n".join(show(args.model, resolved)))
+        elif args.command == "download":
+            print(download_and_report(args, resolved))
         elif args.command in approval_cli.COMMANDS:
             print(approval_cli.run(args, resolved))
         else:

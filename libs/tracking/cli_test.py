@@ -69,6 +69,35 @@ def test_rollback_moves_the_champion_back(store: str, capsys: pytest.CaptureFixt
     )
 
 
+def test_download_copies_the_champion_into_a_new_folder(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    found = champion(MODEL, settings=Settings(mlflow_tracking_uri=store))
+    assert found is not None
+    assert main(["--tracking-uri", store, "download", MODEL, str(tmp_path / "champion")]) == 0
+    name_and_version, folder = capsys.readouterr().out.strip().split(": ", 1)
+    assert name_and_version == f"{MODEL} v{found.version}"
+    assert Path(folder) == tmp_path / "champion"
+    assert {"MLmodel", "requirements.txt"} <= {path.name for path in Path(folder).iterdir()}
+
+    assert main(["--tracking-uri", store, "download", MODEL, str(tmp_path / "v2"), "--version", "2"]) == 0
+    assert capsys.readouterr().out.startswith(f"{MODEL} v2: ")
+
+
+def test_download_refuses_a_folder_in_use_and_an_unknown_version(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "kept.txt").write_text("mine\n")
+    assert main(["--tracking-uri", store, "download", MODEL, str(tmp_path)]) == 2
+    assert (
+        capsys.readouterr().err == f"error: {tmp_path} exists and is not an empty folder; choose a new one\n"
+    )
+    assert (tmp_path / "kept.txt").read_text() == "mine\n"
+
+    assert main(["--tracking-uri", store, "download", MODEL, str(tmp_path / "new"), "--version", "9"]) == 2
+    assert capsys.readouterr().err == f"error: model '{MODEL}' has no version 9\n"
+
+
 def test_unknown_model_exits_2_with_one_line(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("rollback", "show"):
         assert main(["--tracking-uri", store, command, "no-such-model"]) == 2
