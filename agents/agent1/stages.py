@@ -112,6 +112,7 @@ def register(ctx: StageContext) -> None:
             higher_is_better=True,
             margin=float(ctx.section("gate")["margin"]),
             input_paths=[ctx.raw("transactions"), ctx.raw("products")],
+            plot_paths=[ctx.out("score_distribution.csv")],
         ),
         model=load_model(ctx.out("model.skops")),
         score=lambda model: _precision(model, holdout, labels),

@@ -112,6 +112,7 @@ def register(ctx: StageContext) -> None:
                 ctx.raw("products"),
                 ctx.upstream("agent1", "scores.parquet"),
             ],
+            plot_paths=[ctx.out("predictions.csv")],
         ),
         model=load_model(ctx.out("model.skops")),
         score=lambda model: _mae(model, holdout),

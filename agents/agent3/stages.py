@@ -114,6 +114,7 @@ def register(ctx: StageContext) -> None:
             higher_is_better=True,
             margin=float(ctx.section("gate")["margin"]),
             input_paths=[ctx.raw("customers"), ctx.raw("transactions")],
+            plot_paths=[ctx.out("roc.csv"), ctx.out("calibration.csv")],
         ),
         model=load_model(ctx.out("model.skops")),
         score=lambda model: _auc(model, holdout),

@@ -43,6 +43,9 @@ class RegistrationSpec:
     higher_is_better: bool
     margin: float
     input_paths: Sequence[Path]
+    # The evaluate stage's plot data (DVC renders it: `dvc plots show`); logged under `plots/` so a
+    # run in MLflow carries the curves its gate decision rests on. The register stage's deps list them.
+    plot_paths: Sequence[Path] = ()
 
 
 def load_champion(model_name: str) -> tuple[object, str] | None:
@@ -73,6 +76,8 @@ def register_and_gate(
         mlflow.log_dict(metrics, "metrics.json")
         log_data_inputs(list(spec.input_paths), lineage)
         mlflow.log_artifact(str(ctx.params_path), artifact_path="params")
+        for plot in spec.plot_paths:
+            mlflow.log_artifact(str(plot), artifact_path="plots")
         log_sklearn_model(model, name="model", input_example=input_example)
         version = register_model(run.info.run_id, f"runs:/{run.info.run_id}/model", spec.model_name)
         decision = gate(

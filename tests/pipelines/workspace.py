@@ -142,6 +142,14 @@ class Workspace:
         assert any(name.startswith("model.") for name in run_data.metrics), run_data.metrics
         params_files = [entry.path for entry in client.list_artifacts(version.run_id, "params")]
         assert params_files == ["params/params.yaml"], params_files
+        # Every plot the evaluate stage declares travels with the run (the register stage logs them).
+        pipeline = yaml.safe_load((self.repo / "pipelines" / agent / "dvc.yaml").read_text())
+        declared = sorted(
+            Path(next(iter(entry)) if isinstance(entry, dict) else entry).name
+            for entry in pipeline["stages"]["evaluate"]["plots"]
+        )
+        logged = sorted(Path(entry.path).name for entry in client.list_artifacts(version.run_id, "plots"))
+        assert logged == declared, (logged, declared)
         bundle = self.repo / "agents" / agent / "champion"
         exported = json.loads((bundle / "champion.json").read_text())
         assert exported == {"model_name": MODELS[agent], "model_version": str(version.version)}
