@@ -14,7 +14,8 @@ repository would consume it:
 4. that venv's ``mlflow models serve --env-manager local`` answers ``/invocations`` on loopback with
    the stored serving example, and its answer equals step 3's predictions.
 
-Exit 1 naming the model and the step that failed. Standard library only: it runs on the CI host's
+Models whose requirements.txt files are identical share one venv (today all three do). Exit 1
+naming the model and the step that failed. Standard library only: it runs on the CI host's
 python3, which is also the Python the champions were trained with.
 """
 
@@ -92,6 +93,7 @@ def download(name: str, destination: Path) -> Path:
         cwd=ROOT,
         capture_output=True,
         text=True,
+        timeout=900,
         check=False,
     )
     if result.returncode != 0:
@@ -109,6 +111,7 @@ def fresh_venv(requirements: Path, where: Path) -> Path:
         env=child_env(),
         capture_output=True,
         text=True,
+        timeout=1800,
         check=False,
     )
     if install.returncode != 0:
@@ -168,6 +171,23 @@ def wait_until_pinged(url: str, server: subprocess.Popen[bytes], name: str) -> N
     raise StandaloneError(f"{name}: mlflow models serve did not answer /ping in {SERVE_START_SECONDS} s")
 
 
+def stop_group(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's whole process group (mlflow starts uvicorn), SIGKILL after 30 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(server.pid, 0)
+            except ProcessLookupError:
+                server.wait()
+                return
+            time.sleep(0.5)
+
+
 def serve_and_invoke(name: str, bin_dir: Path, folder: Path, outside: Path) -> list[float]:
     """``mlflow models serve --env-manager local``'s answer to the stored serving example."""
     example = folder / "serving_input_example.json"
@@ -194,9 +214,7 @@ def serve_and_invoke(name: str, bin_dir: Path, folder: Path, outside: Path) -> l
         tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise StandaloneError(f"{name}: serving failed: {error}\n{tail}") from error
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
+        stop_group(server)
     predictions = answer.get("predictions")
     if not isinstance(predictions, list):
         raise StandaloneError(f"{name}: /invocations answered without predictions: {str(answer)[:300]}")
@@ -236,7 +254,7 @@ def main() -> int:
         names = registered_models(ROOT)
         with tempfile.TemporaryDirectory(prefix="standalone-champions-") as scratch:
             check(names, Path(scratch))
-    except StandaloneError as error:
+    except (StandaloneError, subprocess.TimeoutExpired, ValueError, KeyError, OSError) as error:
         print(f"a champion does not stand on its own: {error}", file=sys.stderr)
         return 1
     return 0

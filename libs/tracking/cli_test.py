@@ -96,6 +96,14 @@ def test_download_refuses_a_folder_in_use_and_an_unknown_version(
 
     assert main(["--tracking-uri", store, "download", MODEL, str(tmp_path / "new"), "--version", "9"]) == 2
     assert capsys.readouterr().err == f"error: model '{MODEL}' has no version 9\n"
+    assert not (tmp_path / "new").exists()
+
+    assert main(["--tracking-uri", store, "download", MODEL, str(tmp_path / "kept.txt")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'kept.txt'} is a file; name a new folder\n"
+
+    assert main(["--tracking-uri", store, "download", "no-such-model", str(tmp_path / "other")]) == 2
+    assert capsys.readouterr().err == "error: registered model 'no-such-model' does not exist\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["kept.txt"]
 
 
 def test_unknown_model_exits_2_with_one_line(store: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ would unpickle pickle-format models. Here the loader decides: skops only, and on
 from __future__ import annotations
 
 import tempfile
+from importlib.metadata import version as distribution_version
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,21 @@ from mlflow.models.model import ModelInfo
 from libs.codeclosure import copy_model_code
 from libs.modelfiles import UntrustedModelError, loads_model, trusted_types
 from libs.settings import Settings
+from libs.tracking.artifacts import download_artifacts_to
 from libs.tracking.uris import client_for, resolve_settings
 
 SKOPS = "skops"
+
+
+# What the estimator computes with besides scikit-learn: pinned too, so a consumer's venv predicts
+# with the numerics it was trained and gated with, not whatever pip resolves that day.
+NUMERIC_STACK = ("numpy", "scipy", "pandas")
+
+
+def model_requirements() -> list[str]:
+    """The flavor's pins (scikit-learn, skops; MLflow adds itself) and the numeric stack's."""
+    pins = mlflow.sklearn.get_default_pip_requirements(include_skops=True)
+    return [*pins, *(f"{name}=={distribution_version(name)}" for name in NUMERIC_STACK)]
 
 
 def log_sklearn_model(model: object, *, name: str = "model", input_example: Any = None) -> ModelInfo:
@@ -39,7 +52,7 @@ def log_sklearn_model(model: object, *, name: str = "model", input_example: Any 
             serialization_format=SKOPS,
             skops_trusted_types=trusted or None,
             input_example=input_example,
-            pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
+            pip_requirements=model_requirements(),
             code_paths=code_paths or None,
         )
 
@@ -61,7 +74,5 @@ def load_sklearn_model(name: str, version: str | int, *, settings: Settings | No
     resolved = resolve_settings(settings)
     uri = client_for(resolved).get_model_version_download_uri(name, str(version))
     with tempfile.TemporaryDirectory(prefix="libs-tracking-model-") as scratch:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=uri, dst_path=scratch, tracking_uri=resolved.mlflow_tracking_uri
-        )
-        return _load_skops_model(Path(local))
+        download_artifacts_to(uri, Path(scratch) / "model", resolved)
+        return _load_skops_model(Path(scratch) / "model")

@@ -67,6 +67,17 @@ def _aliased(client: MlflowClient, name: str, alias: str) -> ModelVersion | None
     return None if version is None else model_version(client, name, version)
 
 
+def version_or_champion(client: MlflowClient, name: str, version: str | None) -> ModelVersion:
+    """The named version, or the champion when none is named; an unknown model says it is unknown."""
+    if version is not None:
+        return model_version(client, name, version)
+    registered_model(client, name)
+    found = current_champion(client, name)
+    if found is None:
+        raise ModelNotFoundError(f"'{name}' has no champion yet; name a version with --version")
+    return found
+
+
 def current_champion(client: MlflowClient, name: str) -> ModelVersion | None:
     return _aliased(client, name, CHAMPION_ALIAS)
 

@@ -28,13 +28,12 @@ from typing import Any
 
 import yaml
 from mlflow import MlflowClient
-from mlflow.entities.model_registry import ModelVersion
 
 from libs.settings import Settings, find_project_root
 from libs.tracking.errors import TrackingError
 from libs.tracking.inputs import numeric_leaves
 from libs.tracking.lineage import TAG_PREFIX
-from libs.tracking.registry import current_champion, model_version
+from libs.tracking.registry import version_or_champion
 from libs.tracking.uris import client_for
 
 AGREE, LINEAGE_BROKEN, DIFFER = 0, 2, 3
@@ -81,18 +80,9 @@ class Comparison:
         return [header, *body]
 
 
-def _version(client: MlflowClient, name: str, version: str | None) -> ModelVersion:
-    if version is not None:
-        return model_version(client, name, version)
-    found = current_champion(client, name)
-    if found is None:
-        raise LineageBrokenError(f"{name} has no champion; name a version with --version")
-    return found
-
-
 def recorded_lineage(client: MlflowClient, name: str, version: str | None = None) -> Recorded:
     """The version's lineage, refusing one that no rebuild could match (dirty tree, no commit)."""
-    found = _version(client, name, version)
+    found = version_or_champion(client, name, version)
     if not found.run_id:
         raise LineageBrokenError(f"{name} v{found.version} has no training run to read a lineage from")
     run = client.get_run(found.run_id)
