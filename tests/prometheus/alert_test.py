@@ -73,22 +73,27 @@ def test_a_stopped_agent_fires_its_not_ready_alert(tmp_path: Path) -> None:
             "MLOPS_HOME": str(home),
         }
         with started("prometheus", tmp_path / "prometheus", str(free_port()), env=env) as url:
-            for _ in range(5):  # refused (400) requests: traffic on /score, not probes
-                assert fleet.servers["agent1"].post("/score", {}).status == 400
+
+            def refused_requests() -> None:
+                for _ in range(5):  # refused (400) requests: traffic on /score, not probes
+                    assert fleet.servers["agent1"].post("/score", {}).status == 400
 
             def ready_targets() -> bool:
                 rows = _query(url, 'up{job="readiness"} == 1')
                 return {row["metric"]["service"] for row in rows} == set(addresses)
 
+            refused_requests()
             wait_for(ready_targets, timeout_s=30, what="every agent scraped as ready")
+            buckets = 'bentoml_service_request_duration_seconds_bucket{service="agent1", endpoint="/score"}'
+            wait_for(lambda: _query(url, buckets), timeout_s=30, what="agent1's latency histogram")
+            # rate() needs a series to grow between two scrapes; its first sample is no increase.
+            refused_requests()
             # The recording rules find the series the services really expose.
             wait_for(
                 lambda: _query(url, 'service:requests:rate5m{service="agent1"} > 0'),
                 timeout_s=30,
                 what="agent1's request rate",
             )
-            buckets = 'bentoml_service_request_duration_seconds_bucket{service="agent1", endpoint="/score"}'
-            assert _query(url, buckets), "agent1's latency histogram was not scraped"
             wait_for(
                 lambda: _query(url, 'service:latency_p99_seconds:rate5m{service="agent1"} >= 0'),
                 timeout_s=30,

@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -329,13 +329,21 @@ def check_hot_reload(
     raise AssertionError(f"answers never named v{version}:\n{server.logs()}")
 
 
+def _arrived(value: object) -> bool:
+    """None, False and an empty collection mean "not yet"; 0 is an answer (a counter still at zero)."""
+    if value is None or value is False:
+        return False
+    return not (isinstance(value, Sized) and len(value) == 0)
+
+
 def wait_for(condition: Callable[[], T | None], timeout_s: float = 30, what: str = "condition") -> T:
-    """Polls ``condition`` until it returns neither None nor False (prediction logs flush every few s)."""
+    """Polls ``condition`` until it returns something (prediction logs flush every few s, Prometheus
+    scrapes every second): not None, not False and not an empty list such as a query with no rows."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = condition()
-        if value is not None and value is not False:
-            return value
+        if _arrived(value):
+            return value  # type: ignore[return-value]
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.25)
