@@ -149,5 +149,32 @@ class DevContainer(unittest.TestCase):
         )
 
 
+def shell_scripts() -> set[str]:
+    """Tracked files whose first line starts a POSIX shell or bash."""
+    found = set()
+    for name in tracked_files():
+        path = ROOT / name
+        if path.is_file() and not path.is_symlink():
+            with path.open("rb") as script:
+                first = script.readline(200)
+            if re.match(rb"#!\S*(/|env )(ba)?sh\b", first):
+                found.add(name)
+    return found
+
+
+class ShellScripts(unittest.TestCase):
+    def test_every_shell_script_is_linted(self) -> None:
+        """shellcheck and shfmt see only scripts a `shell_sources` target owns; an unlisted one is unlinted."""
+        listing = subprocess.run(
+            ["./pants", "--filter-target-type=shell_source", "list", "::"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        owned = {re.sub(r":[\w-]+$", "", line.removeprefix("//")) for line in listing.stdout.splitlines()}
+        self.assertEqual(sorted(shell_scripts() - owned), [], "add them to a shell_sources target")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
