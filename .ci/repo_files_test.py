@@ -164,7 +164,7 @@ def shell_scripts() -> set[str]:
 
 class ShellScripts(unittest.TestCase):
     def test_every_shell_script_is_linted(self) -> None:
-        """shellcheck and shfmt see only scripts a `shell_sources` target owns; an unlisted one is unlinted."""
+        """shellcheck and shfmt lint only scripts a `shell_sources` target owns."""
         listing = subprocess.run(
             ["./pants", "--filter-target-type=shell_source", "list", "::"],
             cwd=ROOT,
