@@ -98,8 +98,7 @@ def download(name: str, destination: Path) -> Path:
     )
     if result.returncode != 0:
         raise StandaloneError(f"{name}: download failed:\n{result.stdout}{result.stderr}")
-    # The cli's last line: "<model> v<N>: <folder>".
-    return Path(result.stdout.strip().splitlines()[-1].split(": ", 1)[1])
+    return destination  # the cli puts the model's files in the folder itself
 
 
 def fresh_venv(requirements: Path, where: Path) -> Path:
