@@ -4,10 +4,11 @@
 
 A figure is a number with a unit (minutes, seconds, MiB, %, ms, x, req/s) in README.md. Each one
 must sit inside the `text` of a row of docs/figures.toml, which names the results file
-(`bench/results/*.json`, written by `bench/*.py`), the row in it and the field, and how the README
-rounds it. A row whose text is gone from the README, a results file that says it is incomplete, a
-step that did not finish, or a number that is not the file's (rounded as stated) fails. Refresh the
-figures by rerunning the benchmark that writes the file, then edit the README to match.
+(`bench/results/*.json`, written by `bench/*.py`), the row in it and the field (a number, or a
+ratio cell such as `0.43x`), and how the README converts (`minutes`, `percent`) and rounds it. A
+row whose text is gone from the README, a results file that says it is incomplete, a step that did
+not finish, or a number that is not the file's (rounded as stated) fails. Refresh the figures by
+rerunning the benchmark that writes the file, then edit the README to match.
 Standard library only.
 """
 
@@ -27,7 +28,7 @@ TABLE = ROOT / "docs" / "figures.toml"
 UNITS = r"minutes?|min|seconds?|hours?|ms|s|KiB|MiB|GiB|KB|MB|GB|%|x|req/s"
 FIGURE = re.compile(rf"(?<![\w.:/-])\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?\s?(?:{UNITS})(?![\w])")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
-CONVERSIONS = {"minutes": 1 / 60, "seconds": 1.0, "same": 1.0}
+CONVERSIONS = {"minutes": 1 / 60, "seconds": 1.0, "same": 1.0, "percent": 100.0}
 
 
 def figure_spans(text: str) -> list[tuple[int, int, str]]:
@@ -50,7 +51,10 @@ def source_value(row: Mapping[str, object]) -> float:
     entry = found[0]
     if entry.get("status", "ok") != "ok":
         raise ValueError(f"{row['results']} row {where} did not finish: {entry['status']}")
-    return float(entry[str(row["field"])]) * CONVERSIONS[str(row.get("convert", "same"))]
+    value = entry[str(row["field"])]
+    if isinstance(value, str):  # a ratio written as a table cell, "0.428x"
+        value = value.removesuffix("x")
+    return float(value) * CONVERSIONS[str(row.get("convert", "same"))]
 
 
 def half_up(value: float, digits: int) -> float:

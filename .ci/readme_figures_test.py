@@ -16,6 +16,7 @@ RESULTS = {
     "rows": [
         {"step": "tests", "seconds": 1210.0, "status": "ok"},
         {"step": "cold", "seconds": 4077.0, "status": "stopped before it finished (a lower bound)"},
+        {"step": "ratio", "share": 0.364, "vs ceiling": "0.428x"},
     ]
 }
 
@@ -66,6 +67,19 @@ class ReadmeFigures(unittest.TestCase):
     def test_a_row_whose_text_left_the_readme_fails(self) -> None:
         problems = check("nothing here\n", [self.row("about 20 minutes", "tests")])
         self.assertEqual(problems, ["docs/figures.toml: `about 20 minutes` is not in README.md"])
+
+    def test_a_share_reads_as_a_percentage_and_a_ratio_cell_as_its_number(self) -> None:
+        readme = "Images are 36% of the monolith; the service reaches 0.43x of its ceiling.\n"
+        share = {**self.row("Images are 36% of", "ratio"), "field": "share", "convert": "percent"}
+        ceiling = {
+            **self.row("reaches 0.43x of", "ratio"),
+            "field": "vs ceiling",
+            "convert": "same",
+            "digits": 2,
+        }
+        self.assertEqual(check(readme, [share, ceiling]), [])
+        stale = readme.replace("0.43x", "0.5x")
+        self.assertEqual(len(check(stale, [share, {**ceiling, "text": "reaches 0.5x of"}])), 1)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,17 @@ The temporary caches keep the shared one (~/.cache/pants) untouched; the Pants b
 (~/.cache/pants/setup, about 36 s when absent) is reused, as it is by anyone who ran Pants once.
 Every Pants run is without pantsd, so a warm figure is the cache's, not a daemon's memory.
 The table is rewritten after every step, so an interrupted run leaves the figures it has; a step
-stopped by SIGTERM or Ctrl-C is written as unfinished, its time a lower bound.
+stopped by SIGTERM or Ctrl-C is written as unfinished, its time a lower bound. `--steps` runs some
+of them: the rows of the steps not run are kept from the previous results, each row saying the
+commit, date and load it was measured at.
 Writes bench/results/ci_time.{md,json}.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
 import shutil
 import signal
@@ -37,10 +41,33 @@ if __package__ in (None, ""):  # run as `python3 bench/ci_time.py`
 
 from bench.affected_vs_full import affected_path, commit_new_change
 from bench.commands import TELEMETRY_OFF, run
-from bench.report import write_results
+from bench.report import results_dir, write_results
 
 SOURCE = Path(__file__).resolve().parent.parent
-COLUMNS = ["step", "command", "cache", "seconds", "status"]
+COLUMNS = ["step", "command", "cache", "seconds", "status", "commit", "measured", "load before"]
+# Every step in the order it runs and the table shows it; `--steps` names their groups.
+STEP_ORDER = ["test cold", "test warm", "pull request, one agent", "lifecycle cold", "lifecycle warm"]
+
+
+def earlier_rows() -> list[dict[str, object]]:
+    """The rows of the previous results, each stamped with its run's date when it has none of its own."""
+    path = results_dir() / "ci_time.json"
+    if not path.is_file():
+        return []
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    run_date = previous.get("machine", {}).get("date", "")
+    return [{"measured": run_date, **row} for row in previous.get("rows", [])]
+
+
+def merged(kept: list[dict[str, object]], new: list[dict[str, object]]) -> list[dict[str, object]]:
+    """This run's rows, and the earlier rows of every step this run did not measure, in step order."""
+    by_step = {str(row["step"]): row for row in kept}
+    by_step.update({str(row["step"]): row for row in new})
+    return [by_step[step] for step in STEP_ORDER if step in by_step]
+
+
+def now_utc() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def clone(scratch: Path) -> Path:
@@ -100,18 +127,30 @@ def main() -> int:
     steps = set(args.steps.split(","))
     scratch = Path(tempfile.mkdtemp(prefix="bench-ci-time-"))
     rows: list[dict[str, object]] = []
+    kept = earlier_rows()
+    commit = run(SOURCE, "git", "rev-parse", "--short", "HEAD").strip()
     pants_version = run(SOURCE, "./pants", "--version").strip()
     stop_on_sigterm()
     os.nice(10)  # every command below inherits it: the other builds on this machine go first
 
     def record(step: str, command: str, cache: str, action: Callable[[], object], *, final: bool) -> None:
+        measured, load = now_utc(), round(os.getloadavg()[0], 1)
         seconds, status = timed(action)
         rows.append(
-            {"step": step, "command": command, "cache": cache, "seconds": round(seconds, 1), "status": status}
+            {
+                "step": step,
+                "command": command,
+                "cache": cache,
+                "seconds": round(seconds, 1),
+                "status": status,
+                "commit": commit,
+                "measured": measured,
+                "load before": load,
+            }
         )
         print(f"{step}: {seconds:.1f}s ({status})", flush=True)
         stopped = status.startswith("stopped")
-        write(rows, pants_version, complete=final and not stopped)
+        write(merged(kept, rows), pants_version, complete=final and not stopped)
         if stopped:
             raise SystemExit(f"stopped during {step}")
 
@@ -179,7 +218,8 @@ def write(rows: list[dict[str, object]], pants_version: str, *, complete: bool) 
         "pull request: a one-line change to agents/agent2/model.py, then `.ci/affected.py --since HEAD~1`,"
         " `test` of the tests it lists and `package` of the affected PEXes.",
         "One sample per step: the machine is shared with other builds, so each figure is an upper bound"
-        " on an idle 2-core machine.",
+        " on an idle 2-core machine; 'load before' is the 1-minute load average as the step began.",
+        "Rows may come from different runs (`--steps` reruns some): each names its commit and date.",
     ]
     if not complete:
         notes.insert(

@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 from bench.report import results_dir  # noqa: E402
 
 # The order a reader wants: what ships, how it serves, how data is built, what CI and DVC cost.
-ORDER = ["artifacts", "serving", "features", "pipelines", "ci_time", "affected_vs_full"]
+ORDER = ["artifacts", "image_ways", "serving", "features", "pipelines", "ci_time", "affected_vs_full"]
 HEADER = """# Benchmark results
 
 The latest run of each benchmark in `bench/`, newest numbers only. `bench/run` reruns all but

@@ -326,7 +326,8 @@ def setup_notes(
         f" adaptive_batch_size counters: {merges} requests per call, rounded), in {args.workers} processes"
         " at once, throughput summed; its latencies are one merged call's. The loops marked '1 (loop)' are"
         " one thread on one request's rows (bare predict, at bigger batches, and the handler) and explain"
-        " the costs; they are no target's baseline.",
+        " the costs; they are no target's baseline. The ceiling's processes have the cores to themselves;"
+        " a server shares them with wrk, whose CPU time per second of its run is the 'wrk cores' column.",
         f"{threads}.",
         f"Shared machine: 1-minute load average {load_before:.2f} before and {load_after:.2f} after; "
         f"the whole run took {seconds:.0f} s.",

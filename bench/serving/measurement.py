@@ -15,10 +15,15 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     errors: int = 0
+    client_cpu_s: float = 0.0  # CPU the load generator (wrk) used: the cores it took from the server
 
     @property
     def requests_per_s(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def client_cores(self) -> float:
+        return self.client_cpu_s / self.seconds if self.seconds else 0.0
 
     @property
     def rows_per_s(self) -> float:

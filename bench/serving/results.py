@@ -23,6 +23,7 @@ COLUMNS = [
     "p50 ms",
     "p99 ms",
     "errors",
+    "wrk cores",
     "service / this",
     "vs ceiling",
 ]
@@ -70,6 +71,7 @@ def row(measurement: Measurement, measurements: Sequence[Measurement]) -> dict[s
         "p50 ms": round(measurement.p50_ms, 2),
         "p99 ms": round(measurement.p99_ms, 2),
         "errors": measurement.errors,
+        "wrk cores": round(measurement.client_cores, 2) if measurement.client_cpu_s else "",
         "service / this": versus_service,
         "vs ceiling": versus_ceiling,
     }

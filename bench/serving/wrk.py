@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 from pathlib import Path
@@ -57,6 +58,7 @@ def run_wrk(
         f"--script={SCRIPT}",
         url,
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     finished = subprocess.run(
         command,
         env={**os.environ, "BENCH_BODY_FILE": str(body)},
@@ -68,6 +70,9 @@ def run_wrk(
     for line in finished.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
             counters: dict[str, int] = json.loads(line.removeprefix(RESULT_PREFIX))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+            counters["client_cpu_us"] = round(used * 1e6)
             return counters
     raise RuntimeError(
         f"wrk printed no result ({finished.returncode}):\n{finished.stdout}\n{finished.stderr}"
@@ -100,4 +105,5 @@ def load(
         p50_ms=counters["p50_us"] / 1000,
         p99_ms=counters["p99_us"] / 1000,
         errors=errors,
+        client_cpu_s=counters["client_cpu_us"] / 1e6,
     )

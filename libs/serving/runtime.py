@@ -92,6 +92,7 @@ class AgentRuntime:
             agent,
             LiveChampion(shadow_dir(agent), check=check, role="shadow", optional=True),
             log_directory=self.predictions.logger.directory,
+            separate_process=True,
         )
         self.logged_fields = set(logged_fields)
         settle_heap()  # last: what start-up loaded stays out of every later collection

@@ -112,3 +112,41 @@ def test_a_removed_shadow_bundle_stops_shadow_scoring(tmp_path: Path, champion: 
     scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
     assert scorer.flush() and scorer.scored == 0
     scorer.close()
+
+
+def test_requests_queued_together_are_scored_in_one_call_each_logged_as_its_own(
+    tmp_path: Path, champion: Champion
+) -> None:
+    shadow = _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path, gather_s=0.5)
+    requests = [[[float(n), float(n + 1)]] for n in range(10)]
+    for rows in requests:  # all within the gathering window of the first
+        scorer.submit(rows, [{"a": a, "b": b} for a, b in rows], [float(len(rows))], champion, _predict)
+    assert scorer.flush()
+    scorer.close()
+    assert scorer.calls == 1 and scorer.scored == 10
+    logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
+    assert list(logged["input_a"]) == [rows[0][0] for rows in requests]
+    assert list(logged["output"]) == pytest.approx(
+        [float(v) for v in _predict(shadow.model, [row for rows in requests for row in rows])]
+    )
+
+
+def test_one_bad_request_in_a_merged_call_costs_only_its_own_shadow_scores(
+    tmp_path: Path, champion: Champion
+) -> None:
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path, gather_s=0.5)
+
+    def refuses_nan(model: Any, rows: Sequence[list[float]]) -> Any:
+        if any(np.isnan(value) for row in rows for value in row):
+            raise ValueError("NaN in the shadow's input")
+        return _predict(model, rows)
+
+    good, bad = [[1.0, 2.0], [3.0, 4.0]], [[float("nan"), 1.0]]
+    for rows in (good, bad, good):
+        scorer.submit(rows, [{"a": a, "b": b} for a, b in rows], [0.0] * len(rows), champion, refuses_nan)
+    assert scorer.flush()
+    scorer.close()
+    assert scorer.scored == 4 and scorer.dropped == {"queue_full": 0, "error": 1}
+    assert scorer.calls == 4  # the merged call, then each request on its own
