@@ -18,7 +18,7 @@ import json
 import re
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -28,14 +28,20 @@ TABLE = ROOT / "docs" / "figures.toml"
 UNITS = r"minutes?|min|seconds?|hours?|ms|s|KiB|MiB|GiB|KB|MB|GB|%|x|req/s"
 FIGURE = re.compile(rf"(?<![\w.:/-])\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?\s?(?:{UNITS})(?![\w])")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
-CONVERSIONS = {"minutes": 1 / 60, "seconds": 1.0, "same": 1.0, "percent": 100.0}
+# In decimal arithmetic: a share of 0.285 is 28.5%, which rounds to 29, where floats give 28.4999...
+CONVERSIONS: dict[str, Callable[[Decimal], Decimal]] = {
+    "minutes": lambda seconds: seconds / 60,
+    "seconds": lambda seconds: seconds,
+    "same": lambda value: value,
+    "percent": lambda share: share * 100,
+}
 
 
 def figure_spans(text: str) -> list[tuple[int, int, str]]:
     return [(match.start(), match.end(), match.group()) for match in FIGURE.finditer(text)]
 
 
-def source_value(row: Mapping[str, object]) -> float:
+def source_value(row: Mapping[str, object]) -> Decimal:
     """The figure the row's results file holds, converted to the README's unit."""
     path = ROOT / str(row["results"])
     results = json.loads(path.read_text(encoding="utf-8"))
@@ -54,10 +60,10 @@ def source_value(row: Mapping[str, object]) -> float:
     value = entry[str(row["field"])]
     if isinstance(value, str):  # a ratio written as a table cell, "0.428x"
         value = value.removesuffix("x")
-    return float(value) * CONVERSIONS[str(row.get("convert", "same"))]
+    return CONVERSIONS[str(row.get("convert", "same"))](Decimal(str(value)))
 
 
-def half_up(value: float, digits: int) -> float:
+def half_up(value: Decimal | float, digits: int) -> float:
     """Rounded as a reader rounds (20.5 is 21), not as Python's round() does (20)."""
     return float(Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 

@@ -81,6 +81,11 @@ class ReadmeFigures(unittest.TestCase):
         stale = readme.replace("0.43x", "0.5x")
         self.assertEqual(len(check(stale, [share, {**ceiling, "text": "reaches 0.5x of"}])), 1)
 
+    def test_a_share_of_a_half_percent_rounds_up_exactly(self) -> None:
+        self.results.write_text(json.dumps({"rows": [{"step": "ratio", "share": 0.285}]}))
+        share = {**self.row("is 29% of", "ratio"), "field": "share", "convert": "percent"}
+        self.assertEqual(check("It is 29% of it.\n", [share]), [])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

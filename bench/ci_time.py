@@ -66,6 +66,11 @@ def merged(kept: list[dict[str, object]], new: list[dict[str, object]]) -> list[
     return [by_step[step] for step in STEP_ORDER if step in by_step]
 
 
+def is_complete(rows: list[dict[str, object]]) -> bool:
+    """Every step has a row, and every row finished: a table with a gap or a lower bound is not."""
+    return [row["step"] for row in rows] == STEP_ORDER and all(row["status"] == "ok" for row in rows)
+
+
 def now_utc() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -133,7 +138,7 @@ def main() -> int:
     stop_on_sigterm()
     os.nice(10)  # every command below inherits it: the other builds on this machine go first
 
-    def record(step: str, command: str, cache: str, action: Callable[[], object], *, final: bool) -> None:
+    def record(step: str, command: str, cache: str, action: Callable[[], object]) -> None:
         measured, load = now_utc(), round(os.getloadavg()[0], 1)
         seconds, status = timed(action)
         rows.append(
@@ -150,7 +155,8 @@ def main() -> int:
         )
         print(f"{step}: {seconds:.1f}s ({status})", flush=True)
         stopped = status.startswith("stopped")
-        write(merged(kept, rows), pants_version, complete=final and not stopped)
+        table = merged(kept, rows)
+        write(table, pants_version, complete=is_complete(table))
         if stopped:
             raise SystemExit(f"stopped during {step}")
 
@@ -164,14 +170,12 @@ def main() -> int:
                 "./pants test ::",
                 "empty",
                 lambda: run(repo, *test, env=test_env),
-                final=False,
             )
             record(
                 "test warm",
                 "./pants test ::",
                 "filled by test cold",
                 lambda: run(repo, *test, env=test_env),
-                final=False,
             )
         if "pr" in steps:
 
@@ -185,7 +189,6 @@ def main() -> int:
                 ".ci/affected.py, then its tests and PEXes",
                 "filled by test cold",
                 pull_request,
-                final="lifecycle" not in steps,
             )
             run(repo, "git", "reset", "-q", "--hard", "origin/HEAD")
         if "lifecycle" in steps:
@@ -196,14 +199,12 @@ def main() -> int:
                 "./lifecycle --no-serve",
                 "empty",
                 lambda: run(repo, *lifecycle, env=life_env),
-                final=False,
             )
             record(
                 "lifecycle warm",
                 "./lifecycle --no-serve",
                 "filled by lifecycle cold",
                 lambda: run(repo, *lifecycle, env=life_env),
-                final=True,
             )
     finally:
         if not args.keep:
@@ -224,8 +225,7 @@ def write(rows: list[dict[str, object]], pants_version: str, *, complete: bool) 
     if not complete:
         notes.insert(
             0,
-            "INCOMPLETE: the run was stopped before every step finished; the figures are the steps it"
-            " reached.",
+            "INCOMPLETE: a step is missing or did not finish; the figures are the steps it reached.",
         )
     write_results(
         "ci_time",

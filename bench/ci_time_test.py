@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.ci_time import earlier_rows, merged
+from bench.ci_time import STEP_ORDER, earlier_rows, is_complete, merged
 from bench.report import RESULTS_VARIABLE
 
 
@@ -33,3 +33,10 @@ def test_earlier_rows_carry_their_runs_date_unless_they_have_their_own(
     payload = {"rows": rows, "machine": {"date": "2026-12-06 15:58 UTC"}}
     (tmp_path / "ci_time.json").write_text(json.dumps(payload), encoding="utf-8")
     assert [found["measured"] for found in earlier_rows()] == ["2026-12-06 15:58 UTC", "2026-12-01 10:00 UTC"]
+
+
+def test_a_table_is_complete_only_with_every_step_finished() -> None:
+    done = [row(step, 1.0, status="ok") for step in STEP_ORDER]
+    assert is_complete(done)
+    assert not is_complete(done[3:])  # a --steps lifecycle run alone
+    assert not is_complete([*done[:-1], row("lifecycle warm", 9.0, status="stopped before it finished")])

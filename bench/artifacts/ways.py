@@ -342,7 +342,10 @@ def main(argv: list[str] | None = None) -> int:
         bases = {"agent2": scratch / "agent2-venv", "monolith": scratch / "monolith-venv"}
         install_like_image(dist / AGENT2_DEPS, bases["agent2"])
         install_like_image(dist / MONOLITH_DEPS, bases["monolith"])
-        base_bytes = {side: tree_bytes(venv) for side, venv in bases.items()}
+        # Through the same copy as every way, so a way's saving is never the copy's own doing.
+        base_bytes = {
+            side: measure(venv, scratch, f"{side}-as-built", lambda _: None) for side, venv in bases.items()
+        }
         site = bases["agent2"] / SITE
         onnx = onnx_venv(scratch, version_in(site, "scikit-learn"), version_in(site, "numpy"))
         onnx_site = next((onnx / "lib").glob("python3*/site-packages"))
@@ -377,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             rows.append(row_for(label, images, saved))
         conversions = {} if args.no_onnx_check else convert_champions(onnx)
-        tools = {name: version_in(onnx_site, name) for name in ("onnxruntime", "skl2onnx")}
+        tools = {name: version_in(onnx_site, name) for name in ("onnxruntime", "skl2onnx", "onnx")}
     write(rows, base_bytes, dropped, conversions, tools)
     return 0
 
@@ -431,7 +434,9 @@ def write(
         f" {tools['onnxruntime']} with what it requires (from PyPI).",
     ]
     if conversions:
-        notes.append(f"skl2onnx {tools['skl2onnx']} on today's champions: {converted}.")
+        notes.append(
+            f"skl2onnx {tools['skl2onnx']} (onnx {tools['onnx']}) on today's champions: {converted}."
+        )
     write_results(
         "image_ways",
         "Ways to a smaller agent image: what each saves, on both sides of the ratio",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.artifacts.ways import closure, image_build_steps, module_name, requirement_names
+from bench.artifacts.ways import closure, image_build_steps, module_name, requirement_names, tree_bytes
 
 
 def test_the_venv_is_built_by_the_images_own_steps_pointed_at_a_scratch_folder(tmp_path: Path) -> None:
@@ -40,3 +40,11 @@ def test_the_closure_follows_requirements_but_not_extras(tmp_path: Path) -> None
         "base-pkg"
     ]
     assert closure(tmp_path, ["app"]) == {"app", "lib", "base-pkg"}
+
+
+def test_a_layer_counts_a_hard_linked_file_once_and_a_link_not_at_all(tmp_path: Path) -> None:
+    (tmp_path / "a.so").write_bytes(b"x" * 1000)
+    (tmp_path / "b.so").hardlink_to(tmp_path / "a.so")
+    (tmp_path / "c.py").symlink_to(tmp_path / "a.so")
+    (tmp_path / "d.py").write_bytes(b"y" * 24)
+    assert tree_bytes(tmp_path) == 1024

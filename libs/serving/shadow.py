@@ -127,6 +127,12 @@ class ShadowScorer:
         """Queues one answered request for the shadow; returns at once and never raises."""
         if not self.live.ready:
             return
+        if not len(rows) == len(logged) == len(champion_outputs):
+            # Merged with others, a request whose parts disagree would shift their rows in the log.
+            counts = (len(rows), len(logged), len(champion_outputs))
+            log.debug("shadow %s: request with %d rows, %d logged, %d answers refused", self.agent, *counts)
+            self._drop("error", len(rows))
+            return
         try:
             item = _Scoring(rows, logged, champion_outputs, champion.model_version, predict)
             self._queue.put_nowait(item)
@@ -139,7 +145,7 @@ class ShadowScorer:
     def flush(self, timeout_s: float = 30.0) -> bool:
         """Waits until every queued request is scored and its log written (tests, shutdown)."""
         deadline = time.monotonic() + timeout_s
-        while self._queue.unfinished_tasks:
+        while self._queue.unfinished_tasks and self._thread.is_alive():
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
@@ -162,6 +168,11 @@ class ShadowScorer:
             batch, stop = self._gather(first)
             try:
                 self._score(batch)
+            except Exception as error:  # the thread must outlive any request: these rows are lost, counted
+                log.warning(
+                    "shadow %s: %d requests not scored: %s", self.agent, len(batch), type(error).__name__
+                )
+                self._drop("error", sum(len(item.rows) for item in batch))
             finally:
                 for _ in range(len(batch) + stop):
                     self._queue.task_done()
@@ -190,7 +201,7 @@ class ShadowScorer:
         except NoChampion:  # removed since the requests were queued
             return
         for predict in dict.fromkeys(item.predict for item in batch):  # one call per predict function
-            group = [item for item in batch if item.predict is predict]
+            group = [item for item in batch if item.predict == predict]
             outputs: list[float] | None
             try:
                 outputs = self._predict(shadow, group)

@@ -150,3 +150,31 @@ def test_one_bad_request_in_a_merged_call_costs_only_its_own_shadow_scores(
     scorer.close()
     assert scorer.scored == 4 and scorer.dropped == {"queue_full": 0, "error": 1}
     assert scorer.calls == 4  # the merged call, then each request on its own
+
+
+def test_a_request_that_breaks_the_shadow_thread_is_counted_and_the_thread_scores_the_next(
+    tmp_path: Path, champion: Champion
+) -> None:
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path, gather_s=0.0)
+    unloggable: Any = [object()]  # not a mapping: the shadow's log record cannot be built
+    scorer.submit(ROWS[:1], unloggable, [0.0], champion, _predict)
+    assert scorer.flush()
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush()
+    scorer.close()
+    assert scorer.dropped == {"queue_full": 0, "error": 1} and scorer.scored == 4
+
+
+def test_a_request_whose_rows_logs_and_answers_disagree_is_refused_before_it_can_shift_others(
+    tmp_path: Path, champion: Champion
+) -> None:
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path)
+    scorer.submit(ROWS, LOGGED[:3], [0.0] * 4, champion, _predict)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush()
+    scorer.close()
+    assert scorer.dropped == {"queue_full": 0, "error": 4} and scorer.scored == 4
+    logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
+    assert list(logged["input_a"]) == [row["a"] for row in LOGGED]
