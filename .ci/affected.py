@@ -87,9 +87,14 @@ def pipelines_for(programs: list[str]) -> list[str]:
 _EDGE = re.compile(r'^"(?P<upstream>[^"]+)" -> "(?P<downstream>[^"]+)";$')
 
 
+def without_daemon(pants: list[str]) -> list[str]:
+    """``pants`` run without pantsd; Pants refuses the flag twice, and the caller's args may hold it."""
+    return pants if "--no-pantsd" in pants else [*pants, "--no-pantsd"]
+
+
 def pipeline_edges(*, pants: list[str]) -> set[tuple[str, str]]:
     """(upstream dvc.yaml, downstream dvc.yaml) pairs where a stage of one reads an output of the other."""
-    command = [*pants, "--no-pantsd", "-lerror", "run", "//:dvc", "--", "dag", "--dot"]
+    command = [*without_daemon(pants), "-lerror", "run", "//:dvc", "--", "dag", "--dot"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"affected: {' '.join(command)} failed:\n{result.stderr}")

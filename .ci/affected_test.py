@@ -7,6 +7,7 @@ committed there and `.ci/affected.py --since HEAD~1` must report exactly what it
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -42,7 +43,9 @@ class AffectedMapping(unittest.TestCase):
         )
         shutil.rmtree(cls.scratch, ignore_errors=True)
 
-    def affected_by(self, path: str, edit: Callable[[str], str]) -> dict[str, list[str]]:
+    def affected_by(
+        self, path: str, edit: Callable[[str], str], pants_args: str = ""
+    ) -> dict[str, list[str]]:
         target = self.repo / path
         target.write_text(edit(target.read_text()))
         git(self.repo, "commit", "-qam", f"change {path}")
@@ -50,6 +53,7 @@ class AffectedMapping(unittest.TestCase):
             result = subprocess.run(
                 ["python3", ".ci/affected.py", "--since", "HEAD~1", "--json"],
                 cwd=self.repo,
+                env={**os.environ, "MLOPS_AFFECTED_PANTS_ARGS": pants_args},
                 capture_output=True,
                 text=True,
                 check=True,
@@ -76,6 +80,13 @@ class AffectedMapping(unittest.TestCase):
         self.assertFalse([test for test in report["tests"] if "agent1" in test or "agent3" in test])
         self.assertEqual(report["pipelines"], ["pipelines/agent2/dvc.yaml"])
         self.assertEqual(report["images"], ["agents/agent2:image"])
+
+    def test_a_caller_without_pantsd_gets_the_same_answer(self) -> None:
+        # Cold runners and the CI-time benchmark pass --no-pantsd; Pants refuses the flag twice.
+        report = self.affected_by(
+            "agents/agent3/model.py", lambda text: text + "\n# touched\n", "--no-pantsd"
+        )
+        self.assertEqual(report["pipelines"], ["pipelines/agent3/dvc.yaml"])
 
     def test_agent3_params_reach_agent3_only(self) -> None:
         report = self.affected_by("pipelines/agent3/params.yaml", lambda text: text + "# touched\n")

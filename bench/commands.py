@@ -38,8 +38,16 @@ def run(cwd: Path, *command: str, env: dict[str, str] | None = None) -> str:
             end_group(process)
             raise
     if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+        raise SystemExit(
+            f"{' '.join(command)} failed:\n{failure_lines(stdout + stderr)}{stdout[-3000:]}\n{stderr[-3000:]}"
+        )
     return stdout
+
+
+def failure_lines(output: str, most: int = 40) -> str:
+    """The lines naming what failed (Pants' ✕ lines), which a long tail such as a skip list can push out."""
+    found = [line for line in output.splitlines() if "✕" in line][:most]
+    return "".join(f"{line}\n" for line in found)
 
 
 def end_group(process: subprocess.Popen[str]) -> None:
