@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ class _Scoring:
     champion_outputs: Sequence[float]
     champion_version: str
     predict: Callable[[Any, Sequence[Any]], Any]
+    answered_at: datetime  # the shadow's records carry the time the champion answered, as its own do
 
 
 class ShadowScorer:
@@ -134,7 +136,9 @@ class ShadowScorer:
             self._drop("error", len(rows))
             return
         try:
-            item = _Scoring(rows, logged, champion_outputs, champion.model_version, predict)
+            item = _Scoring(
+                rows, logged, champion_outputs, champion.model_version, predict, datetime.now(UTC)
+            )
             self._queue.put_nowait(item)
         except queue.Full:
             self._drop("queue_full", len(rows))
@@ -234,21 +238,27 @@ class ShadowScorer:
         return outputs
 
     def _log(self, shadow: Champion, group: list[_Scoring], outputs: list[float], started: float) -> None:
-        if not outputs:
+        """Each request's rows as a batch of their own, stamped with its answer's time: one merged call
+        must not make its requests' records one indistinguishable, same-time block in the log."""
+        if not outputs:  # the one request of a failed call: already counted as dropped
             return
-        inputs = [
-            {**row, CHAMPION_OUTPUT: answer, CHAMPION_VERSION: item.champion_version}
-            for item in group
-            for row, answer in zip(item.logged, item.champion_outputs, strict=True)
-        ]
-        self.logger.log_batch(
-            inputs,
-            outputs,
-            model_name=shadow.model_name,
-            model_version=shadow.model_version,
-            latency_ms=(time.perf_counter() - started) * 1000.0,
-        )
-        self.scored += len(outputs)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        offset = 0
+        for item in group:
+            inputs = [
+                {**row, CHAMPION_OUTPUT: answer, CHAMPION_VERSION: item.champion_version}
+                for row, answer in zip(item.logged, item.champion_outputs, strict=True)
+            ]
+            self.logger.log_batch(
+                inputs,
+                outputs[offset : offset + len(inputs)],
+                model_name=shadow.model_name,
+                model_version=shadow.model_version,
+                latency_ms=latency_ms,
+                timestamp=item.answered_at,
+            )
+            offset += len(inputs)
+        self.scored += offset
 
     def _drop(self, reason: str, rows: int) -> None:
         with self._lock:

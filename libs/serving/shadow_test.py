@@ -127,6 +127,7 @@ def test_requests_queued_together_are_scored_in_one_call_each_logged_as_its_own(
     assert scorer.calls == 1 and scorer.scored == 10
     logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
     assert list(logged["input_a"]) == [rows[0][0] for rows in requests]
+    assert logged["timestamp"].is_unique and logged["timestamp"].is_monotonic_increasing  # answer times
     assert list(logged["output"]) == pytest.approx(
         [float(v) for v in _predict(shadow.model, [row for rows in requests for row in rows])]
     )
