@@ -245,20 +245,24 @@ class ShadowScorer:
         latency_ms = (time.perf_counter() - started) * 1000.0
         offset = 0
         for item in group:
-            inputs = [
-                {**row, CHAMPION_OUTPUT: answer, CHAMPION_VERSION: item.champion_version}
-                for row, answer in zip(item.logged, item.champion_outputs, strict=True)
-            ]
+            start, offset = offset, offset + len(item.rows)  # submit checked rows, logs and answers agree
+            try:
+                inputs = [
+                    {**row, CHAMPION_OUTPUT: answer, CHAMPION_VERSION: item.champion_version}
+                    for row, answer in zip(item.logged, item.champion_outputs, strict=True)
+                ]
+            except Exception:  # this request's records cannot be built: it alone loses its scores
+                self._drop("error", len(item.rows))
+                continue
             self.logger.log_batch(
                 inputs,
-                outputs[offset : offset + len(inputs)],
+                outputs[start:offset],
                 model_name=shadow.model_name,
                 model_version=shadow.model_version,
                 latency_ms=latency_ms,
                 timestamp=item.answered_at,
             )
-            offset += len(inputs)
-        self.scored += offset
+            self.scored += len(inputs)
 
     def _drop(self, reason: str, rows: int) -> None:
         with self._lock:
