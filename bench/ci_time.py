@@ -23,7 +23,6 @@ Writes bench/results/ci_time.{md,json}.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -41,7 +40,7 @@ if __package__ in (None, ""):  # run as `python3 bench/ci_time.py`
 
 from bench.affected_vs_full import affected_path, commit_new_change
 from bench.commands import TELEMETRY_OFF, run
-from bench.report import results_dir, write_results
+from bench.report import results_dir, utc_stamp, write_results
 
 SOURCE = Path(__file__).resolve().parent.parent
 COLUMNS = ["step", "command", "cache", "seconds", "status", "commit", "measured", "load before"]
@@ -69,10 +68,6 @@ def merged(kept: list[dict[str, object]], new: list[dict[str, object]]) -> list[
 def is_complete(rows: list[dict[str, object]]) -> bool:
     """Every step has a row, and every row finished: a table with a gap or a lower bound is not."""
     return [row["step"] for row in rows] == STEP_ORDER and all(row["status"] == "ok" for row in rows)
-
-
-def now_utc() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def clone(scratch: Path) -> Path:
@@ -139,7 +134,7 @@ def main() -> int:
     os.nice(10)  # every command below inherits it: the other builds on this machine go first
 
     def record(step: str, command: str, cache: str, action: Callable[[], object]) -> None:
-        measured, load = now_utc(), round(os.getloadavg()[0], 1)
+        measured, load = utc_stamp(), round(os.getloadavg()[0], 1)
         seconds, status = timed(action)
         rows.append(
             {

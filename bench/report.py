@@ -53,6 +53,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def utc_stamp() -> str:
+    """Now, as every results table writes its date."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def machine() -> dict[str, object]:
     return {
         "cores": os.cpu_count(),
@@ -60,7 +65,7 @@ def machine() -> dict[str, object]:
         "cpu": cpu_model(),
         "os": platform.platform(),
         "python": platform.python_version(),
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": utc_stamp(),
     }
 
 
