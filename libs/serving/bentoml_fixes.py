@@ -25,6 +25,9 @@ against the packaged services, the batcher's also in ``libs/serving/bentoml_fixe
   signature (``IODescriptor.from_input`` in ``_bentoml_sdk/io_models.py``) ignores fields it does
   not know, so a misspelt optional field silently takes its default. Endpoint input models
   forbid them, and the 400 names the field.
+- **One worker taking every connection.** Workers share the arbiter's listening socket, and asyncio
+  accepts every waiting connection per wake-up, so one worker took all 8 of a client's keep-alive
+  connections while the other idled. Workers take turns (``libs.serving.fair_accept``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ from bentoml._internal.server.http import instruments
 from bentoml.exceptions import BentoMLException
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect  # pants: no-infer-dep  (bentoml's own web framework)
+from uvicorn.server import Server  # pants: no-infer-dep  (bentoml's own web server)
+
+from libs.serving.fair_accept import taking_turns
 
 UNMATCHED_PATH = "/{unmatched}"
 # System routes every BentoML service serves besides its API routes.
@@ -66,6 +72,7 @@ def apply() -> None:
     _retry_failed_batches_per_request(dispatcher.CorkDispatcher)
     logging.getLogger("bentoml._internal.server.http_app").addFilter(_client_errors_without_traceback)
     _forbid_unknown_input_fields()
+    _fair_accept_on_shared_sockets(Server)
 
 
 def metrics_label(path: str, api_routes: Sequence[str]) -> str:
@@ -175,3 +182,15 @@ def _forbid_unknown_input_fields() -> None:
     from _bentoml_sdk.io_models import IODescriptor  # pants: no-infer-dep  (inside bentoml)
 
     IODescriptor.model_config["extra"] = "forbid"
+
+
+def _fair_accept_on_shared_sockets(server: Any) -> None:
+    """Each worker's copy of the shared listening socket sits out briefly after each connection."""
+    original = server.startup
+
+    @functools.wraps(original)
+    async def startup(self: Any, sockets: list[Any] | None = None) -> None:
+        shared = None if sockets is None else [taking_turns(listener) for listener in sockets]
+        await original(self, sockets=shared)
+
+    server.startup = startup

@@ -3,12 +3,14 @@
 Each test is a class of failure found by trying the services as an attacker or a busy user would:
 shedding load at two clients, metrics labels from unknown URLs, one bad request failing others in
 its batch, error answers and logs that grow with the input, lone requests held after a burst,
-form and non-JSON bodies, misspelt fields taken silently, and a declared 10 GB body read to its end.
+form and non-JSON bodies, misspelt fields taken silently, a declared 10 GB body read to its end,
+and one worker taking every connection while the others idle.
 """
 
 from __future__ import annotations
 
 import functools
+import http.client
 import json
 import os
 import re
@@ -26,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.robustness.burner import cpu_burner
-from tests.support.serving import Fleet, Reply, Server
+from tests.support.serving import Fleet, Reply, Server, connection_holders, free_port, serve
 
 TRANSACTION = {
     "transaction_id": 7,
@@ -109,6 +111,57 @@ def test_no_load_is_shed_below_saturation_while_the_machine_is_busy(servers: dic
                 statuses = _statuses(replies)
                 print(f"{service}{path} {clients} clients beside {burners} burners: {dict(statuses)}")
                 assert statuses == {200: 2 * clients}, f"{service}{path} at {clients} clients: {statuses}"
+
+
+def test_a_clients_keep_alive_connections_are_spread_over_the_workers(fleet: Fleet, tmp_path: Path) -> None:
+    """A client opening 8 keep-alive connections at once, beside a burner on every core, against a
+    service on 2 workers: each worker holds at least 2 of them (one worker held all 8 while the other
+    idled, so the service answered on one core; bentoml/BentoML#5426)."""
+    port, connections = free_port(), 8
+    env = {**fleet.env("agent2"), "MLOPS_SERVE_WORKERS": "2"}
+    log = tmp_path / "agent2-two-workers.log"
+    body = json.dumps(ENDPOINTS["agent2"]["/forecast"])
+    with serve(fleet.command("agent2"), env=env, log=log, port=port, cwd=tmp_path):
+        _wait_until_workers_answer(port, 2)
+        with cpu_burner():
+            holders, statuses = _keep_alive_burst(port, connections, body)
+    print(f"connections held per worker: {sorted(holders.values())}")
+    assert statuses == [200] * connections
+    assert sum(holders.values()) == connections
+    assert len(holders) == 2 and min(holders.values()) >= 2, f"connections per worker: {dict(holders)}"
+
+
+def _wait_until_workers_answer(port: int, workers: int, timeout_s: float = 60) -> None:
+    """Until ``workers`` distinct processes have answered /readyz: /readyz turns 200 with the first."""
+    answered: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(answered) < workers:
+        assert time.monotonic() < deadline, f"only {len(answered)} of {workers} workers answered"
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        client.request("GET", "/readyz")
+        reply = client.getresponse()
+        reply.read()
+        if reply.status == 200:
+            answered.update(connection_holders(port))  # the one process holding this open connection
+        client.close()
+        time.sleep(0.05)
+
+
+def _keep_alive_burst(port: int, connections: int, body: str) -> tuple[Counter[int], list[int]]:
+    """Opens ``connections`` at once, sends a request on each, and says which processes hold them."""
+    clients = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(connections)]
+    for client in clients:
+        client.connect()
+    statuses = []
+    for client in clients:
+        client.request("POST", "/forecast", body, {"Content-Type": "application/json"})
+        reply = client.getresponse()
+        reply.read()
+        statuses.append(reply.status)
+    holders = connection_holders(port)  # the connections stay open: keep-alive
+    for client in clients:
+        client.close()
+    return holders, statuses
 
 
 def _process_group_rss_mb(leader: int) -> float:

@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -53,7 +54,17 @@ def free_port() -> int:
 
 
 def _listening_pids(port: int) -> set[int]:
-    """The processes holding a listening socket on ``port`` (Linux /proc: socket inodes to fds)."""
+    """The processes holding a listening socket on ``port``."""
+    return set(_socket_holders(port, "0A"))  # 0A: LISTEN
+
+
+def connection_holders(port: int) -> Counter[int]:
+    """How many established connections to local ``port`` each process holds: a server's workers."""
+    return _socket_holders(port, "01")  # 01: ESTABLISHED
+
+
+def _socket_holders(port: int, state: str) -> Counter[int]:
+    """Processes holding sockets on local ``port`` in TCP ``state`` (Linux /proc: socket inodes to fds)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -62,18 +73,19 @@ def _listening_pids(port: int) -> set[int]:
             continue
         for row in rows:
             fields = row.split()
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+            if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 inodes.add(f"socket:[{fields[9]}]")
-    pids = set()
+    holders: Counter[int] = Counter()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
-                pids.add(int(entry.name))
+            held = sum(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir())
         except OSError:
             continue
-    return pids
+        if held:
+            holders[int(entry.name)] = held
+    return holders
 
 
 def _serves_port(process: subprocess.Popen[bytes], port: int) -> bool:
@@ -379,11 +391,16 @@ class Fleet:
     def pex(self, directory: str, name: str) -> str:
         return str(self.pex_dir / directory.replace("/", ".") / f"{name}.pex")
 
+    def command(self, agent: str) -> list[str]:
+        """``agent``'s production command, from its serve PEX."""
+        return [sys.executable, self.pex(f"agents/{agent}", "serve"), "serve", AGENT_SERVICES[agent]]
+
+    def env(self, agent: str) -> dict[str, str]:
+        return {CHAMPION_DIR_VARIABLE: str(self.champions[agent])}
+
     def start(self, agent: str) -> Server:
         stack = ExitStack()
-        command = [sys.executable, self.pex(f"agents/{agent}", "serve"), "serve", AGENT_SERVICES[agent]]
-        env = {CHAMPION_DIR_VARIABLE: str(self.champions[agent])}
-        log = self.root / f"{agent}.log"
+        command, env, log = self.command(agent), self.env(agent), self.root / f"{agent}.log"
         server = stack.enter_context(serve(command, env=env, log=log, port=self.ports[agent], cwd=self.root))
         self.servers[agent], self.stacks[agent] = server, stack
         return server
