@@ -22,6 +22,7 @@ from libs.serving.docs_page import LocalDocsPage
 from libs.serving.guards import BoundedErrors, JsonOnly, RetryAfter
 from libs.serving.limits import BodySizeLimit
 from libs.serving.openapi import DocumentedErrors
+from libs.serving.threads import limit_native_threads
 from libs.settings import Settings
 
 REQUEST_TIMEOUT_S = 30
@@ -39,6 +40,7 @@ def http_service(
     bentoml_fixes.apply()
     configure_server()  # JSON lines when MLOPS_LOG_FORMAT=json (the images' default)
     settings = Settings()
+    limit_native_threads(settings.serve_workers)  # before BentoML's arbiter starts the workers
     traffic = {"timeout": timeout_s, **options.pop("traffic", {})}  # more traffic options keep the timeout
     config: dict[str, Any] = {
         "workers": settings.serve_workers,  # one per CPU unless MLOPS_SERVE_WORKERS says otherwise

@@ -118,17 +118,29 @@ def test_a_clients_keep_alive_connections_are_spread_over_the_workers(fleet: Fle
     service on 2 workers: each worker holds at least 2 of them (one worker held all 8 while the other
     idled, so the service answered on one core; bentoml/BentoML#5426)."""
     port, connections = free_port(), 8
-    env = {**fleet.env("agent2"), "MLOPS_SERVE_WORKERS": "2"}
+    # OMP_NUM_THREADS empty: unset, as an operator leaves it, whatever this test's environment holds.
+    env = {**fleet.env("agent2"), "MLOPS_SERVE_WORKERS": "2", "OMP_NUM_THREADS": ""}
     log = tmp_path / "agent2-two-workers.log"
     body = json.dumps(ENDPOINTS["agent2"]["/forecast"])
     with serve(fleet.command("agent2"), env=env, log=log, port=port, cwd=tmp_path):
         _wait_until_workers_answer(port, 2)
         with cpu_burner():
             holders, statuses = _keep_alive_burst(port, connections, body)
+        environments = {pid: _environment(pid) for pid in holders}
     print(f"connections held per worker: {sorted(holders.values())}")
     assert statuses == [200] * connections
     assert sum(holders.values()) == connections
     assert len(holders) == 2 and min(holders.values()) >= 2, f"connections per worker: {dict(holders)}"
+    # Two workers on the machine's cores: each worker's OpenMP and BLAS pools get its share, not every
+    # core (four spinning OpenMP threads on two cores cut agent2 from 590 to 44 requests/s).
+    share = str(max(1, len(os.sched_getaffinity(0)) // 2))
+    assert {environment.get("OMP_NUM_THREADS") for environment in environments.values()} == {share}
+
+
+def _environment(pid: int) -> dict[str, str]:
+    """The environment process ``pid`` started with (Linux /proc)."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().split("=", 1) for entry in entries if b"=" in entry)
 
 
 def _wait_until_workers_answer(port: int, workers: int, timeout_s: float = 60) -> None:
