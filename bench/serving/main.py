@@ -53,7 +53,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--omp-threads",
         type=int,
-        help="OMP_NUM_THREADS for every contender (default: unset, as production runs: one per core)",
+        help="OMP_NUM_THREADS for every contender (default: unset, as production runs: the service gives"
+        " each worker its share of the cores, the others start a thread per core)",
     )
     parser.add_argument(
         "--workers",
@@ -261,6 +262,9 @@ def equal_resource_ceiling(
         f"--handler-batches={distinct}",
     ]
     env = quiet_env(PEX_MODULE="bench.serving.ceiling")
+    if not args.omp_threads:  # the share the service's workers take (libs/serving/threads.py)
+        share = str(max(1, len(os.sched_getaffinity(0)) // args.workers))
+        env.update(OMP_NUM_THREADS=share, OPENBLAS_NUM_THREADS=share)
     processes = [
         subprocess.Popen(
             command, env=env, cwd=scratch, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -300,8 +304,9 @@ def setup_notes(
     threads = (
         f"OMP_NUM_THREADS={args.omp_threads} for every contender"
         if args.omp_threads
-        else "OMP_NUM_THREADS unset for every contender, as in production: the estimator's predict "
-        "uses an OpenMP thread per core"
+        else "OMP_NUM_THREADS unset, as in production: the service's workers and the ceiling's processes"
+        " each take their share of the cores (libs/serving/threads.py); FastAPI, plain BentoML and MLflow"
+        " start an OpenMP thread per core in every worker"
     )
     merges = ", ".join(
         f"{mean:.2f} at concurrency {level}" if mean else f"NOT OBSERVED at {level} (ceiling at 1)"

@@ -45,7 +45,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect  # pants: no-infer-dep  (bentoml's own web framework)
 from uvicorn.server import Server  # pants: no-infer-dep  (bentoml's own web server)
 
-from libs.serving.fair_accept import taking_turns
+from libs.serving.fair_accept import shared_listener
 
 UNMATCHED_PATH = "/{unmatched}"
 # System routes every BentoML service serves besides its API routes.
@@ -190,7 +190,7 @@ def _fair_accept_on_shared_sockets(server: Any) -> None:
 
     @functools.wraps(original)
     async def startup(self: Any, sockets: list[Any] | None = None) -> None:
-        shared = None if sockets is None else [taking_turns(listener) for listener in sockets]
+        shared = None if sockets is None else [shared_listener(listener) for listener in sockets]
         await original(self, sockets=shared)
 
     server.startup = startup

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
-from libs.serving.fair_accept import REST_S, TakingTurns, taking_turns
+from libs.serving import fair_accept
+from libs.serving.fair_accept import GREEDY_QUEUE, REST_S, TakingTurns, taking_turns
 
 BURST = 8
 
@@ -25,10 +26,10 @@ class Counting(asyncio.Protocol):
         Counting.accepted.append(time.monotonic())
 
 
-def _listener() -> socket.socket:
+def _listener(backlog: int = 128) -> socket.socket:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
+    listener.listen(backlog)
     return listener
 
 
@@ -80,24 +81,86 @@ def test_a_burst_of_connections_is_shared_between_two_workers() -> None:
     assert min(counts) >= 2, f"connections per worker: {counts}"
 
 
-def test_a_lone_worker_accepts_a_burst_one_rest_apart() -> None:
-    Counting.accepted = []
+class Timed(TakingTurns):
+    """Records when each connection was accepted and how often the socket rested."""
+
+    accepted_at: list[float]
+    rests = 0
+
+    def accept(self) -> tuple[socket.socket, object]:
+        connection = super().accept()
+        self.accepted_at.append(time.monotonic())
+        return connection
+
+    def _rest(self) -> None:
+        self.rests += 1
+        super()._rest()
+
+
+def _timed(listener: socket.socket) -> Timed:
+    timed = Timed(listener.family, listener.type, listener.proto, fileno=listener.detach())
+    timed.accepted_at = []
+    return timed
+
+
+def _accept_all(clients: int) -> Timed:
+    """One event loop serving a ``Timed`` socket on which ``clients`` connections already wait."""
+    listener = _listener(backlog=clients + 16)
+    # The kernel completes the handshakes: the connections wait in the accept queue together.
+    connections = [socket.create_connection(listener.getsockname()) for _ in range(clients)]
+    timed = _timed(listener)
 
     async def run() -> None:
-        address = (listener := _listener()).getsockname()
-        server = await asyncio.get_running_loop().create_server(Counting, sock=taking_turns(listener))
-        clients = [socket.create_connection(address) for _ in range(3)]
-        deadline = time.monotonic() + 5
-        while len(Counting.accepted) < 3 and time.monotonic() < deadline:
+        server = await asyncio.get_running_loop().create_server(Counting, sock=timed, backlog=clients + 16)
+        deadline = time.monotonic() + 30
+        while len(timed.accepted_at) < clients and time.monotonic() < deadline:
             await asyncio.sleep(0.001)
         server.close()
-        for client in clients:
-            client.close()
 
     asyncio.run(run())
-    assert len(Counting.accepted) == 3
-    gaps = [later - earlier for earlier, later in itertools.pairwise(Counting.accepted)]
+    for connection in connections:
+        connection.close()
+    return timed
+
+
+def test_a_lone_worker_accepts_a_small_burst_one_rest_apart() -> None:
+    timed = _accept_all(3)
+    assert len(timed.accepted_at) == 3
+    gaps = [later - earlier for earlier, later in itertools.pairwise(timed.accepted_at)]
     assert min(gaps) >= REST_S * 0.9, gaps  # timers may fire a little early, never much
+
+
+def test_a_flood_is_accepted_without_resting_while_the_queue_is_long() -> None:
+    """Resting caps a worker near 650 accepts a second; past GREEDY_QUEUE waiting it takes them."""
+    clients = GREEDY_QUEUE + 200
+    timed = _accept_all(clients)
+    assert len(timed.accepted_at) == clients
+    assert timed.rests <= GREEDY_QUEUE + 1, f"rested {timed.rests} times for {clients} connections"
+
+
+def test_an_accept_outside_a_running_loop_does_not_leave_it_resting() -> None:
+    listener = _listener()
+    address = listener.getsockname()
+    wrapped = taking_turns(listener)
+    clients = [socket.create_connection(address) for _ in range(2)]
+    for _ in clients:
+        connection, _ = wrapped.accept()
+        connection.close()
+    assert not wrapped._resting
+    for client in clients:
+        client.close()
+    wrapped.close()
+
+
+def test_a_lone_worker_keeps_the_plain_socket() -> None:
+    listener = _listener()
+    try:
+        fair_accept.expect_workers(1)
+        assert fair_accept.shared_listener(listener) is listener
+        fair_accept.expect_workers(2)
+        assert isinstance(fair_accept.shared_listener(listener), TakingTurns)
+    finally:
+        fair_accept.expect_workers(1)
 
 
 def test_a_server_closed_while_resting_is_not_watched_again() -> None:

@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 import bentoml
 
 from libs.logs.formats import configure_server
-from libs.serving import bentoml_fixes
+from libs.serving import bentoml_fixes, fair_accept
 from libs.serving.docs_page import LocalDocsPage
 from libs.serving.guards import BoundedErrors, JsonOnly, RetryAfter
 from libs.serving.limits import BodySizeLimit
 from libs.serving.openapi import DocumentedErrors
-from libs.serving.threads import limit_native_threads
+from libs.serving.threads import limit_native_threads, worker_count
 from libs.settings import Settings
 
 REQUEST_TIMEOUT_S = 30
@@ -40,7 +40,9 @@ def http_service(
     bentoml_fixes.apply()
     configure_server()  # JSON lines when MLOPS_LOG_FORMAT=json (the images' default)
     settings = Settings()
-    limit_native_threads(settings.serve_workers)  # before BentoML's arbiter starts the workers
+    workers = worker_count(options.get("workers", settings.serve_workers))
+    limit_native_threads(workers)  # before BentoML's arbiter starts the workers
+    fair_accept.expect_workers(workers)
     traffic = {"timeout": timeout_s, **options.pop("traffic", {})}  # more traffic options keep the timeout
     config: dict[str, Any] = {
         "workers": settings.serve_workers,  # one per CPU unless MLOPS_SERVE_WORKERS says otherwise

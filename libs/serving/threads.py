@@ -1,4 +1,4 @@
-"""One share of the machine's cores per worker process for the model's native thread pools.
+"""How many workers a service runs, and each one's share of the cores for native thread pools.
 
 scikit-learn's histogram gradient boosting predicts with OpenMP, and numpy and scipy call OpenBLAS;
 unless told otherwise each starts one thread per core in every process. BentoML 1.4 starts one
@@ -22,15 +22,24 @@ from bentoml._internal.resource import CpuResource  # how BentoML counts cores f
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def threads_per_worker(workers: int | str, cores: float) -> int:
-    """``cores`` shared by ``workers`` processes (``"cpu_count"``: one per core), at least one each."""
-    count = max(1, int(cores)) if workers == "cpu_count" else int(workers)
-    return max(1, int(cores) // count)
+def worker_count(workers: int | str) -> int:
+    """The worker processes BentoML starts for a ``workers`` option (``"cpu_count"``: its core count)."""
+    return max(1, int(CpuResource.from_system())) if workers == "cpu_count" else int(workers)
 
 
-def limit_native_threads(workers: int | str) -> dict[str, str]:
-    """Sets each thread variable the environment lacks to this worker's share; returns those set."""
-    threads = str(threads_per_worker(workers, CpuResource.from_system()))
+def usable_cores() -> float:
+    """Cores this process may run on: BentoML's count (cgroup quota) within the CPU affinity mask."""
+    return min(CpuResource.from_system(), len(os.sched_getaffinity(0)))
+
+
+def threads_per_worker(workers: int, cores: float) -> int:
+    """``cores`` shared by ``workers`` processes, at least one thread each."""
+    return max(1, int(cores) // max(1, workers))
+
+
+def limit_native_threads(workers: int) -> dict[str, str]:
+    """Sets each thread variable the environment lacks to one worker's share; returns those set."""
+    threads = str(threads_per_worker(workers, usable_cores()))
     missing = {variable: threads for variable in THREAD_VARIABLES if not os.environ.get(variable)}
     os.environ.update(missing)
     return missing
