@@ -41,7 +41,7 @@ class ChildProcessWriter:
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_serve_parent,
+            initializer=serve_parent,
             initargs=(os.getpid(),),
         )
 
@@ -75,10 +75,11 @@ class ChildProcessWriter:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _serve_parent(parent: int) -> None:
-    """In the child. A server's stop signal reaches its whole process group, and the child must still
-    write what the stopping server hands it last, so it ignores the signal; it exits when the pool is
-    shut down, or when ``parent`` is gone (killed, it never shuts the pool down)."""
+def serve_parent(parent: int) -> None:
+    """In a child process (this writer's, and the shadow scorer's in ``libs.serving.shadow_child``).
+    A server's stop signal reaches its whole process group, and the child must still finish what the
+    stopping server hands it last, so it ignores the signal; it exits when the pool is shut down, or
+    when ``parent`` is gone (killed, it never shuts the pool down)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_without, args=(parent,), name="parent-watch", daemon=True).start()

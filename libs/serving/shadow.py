@@ -8,13 +8,14 @@ API::
 
 ``submit`` puts the request on a bounded queue and returns; one daemon thread takes it off, scores
 the rows with the shadow and logs the shadow's predictions. When no shadow is loaded nothing is
-queued. The thread merges what queued up within ``gather_s`` of the first request into one predict
-call, as the service's adaptive batching does for the champion: a model's predict has a fixed cost
-per call (agent2's forecaster: 2.3 ms on one request's 28 rows, 3.0 ms on eight requests' 224). A
-merged call that raises is retried request by request, so one request's rows never cost another's
-shadow scores. In a service the shadow's log is encoded in a child process, as the champion's is:
-encoding it under the interpreter lock requests are answered under, with each request scored on
-its own, cost the answers 63% of their p99 (bench/serving/shadow_cost.py).
+queued. The thread merges what queued up within ``gather_s`` of the first request into one batch:
+a model's predict has a fixed cost per call (agent2's forecaster: 2.3 ms on one request's 28 rows,
+3.0 ms on eight requests' 224), and ``libs.serving.shadow_scoring`` scores a batch in one call per
+predict function, retrying request by request when a merged call raises. In a service
+(``separate_process=True``) the batch is scored, and the shadow's log written, in a child process at
+the lowest CPU priority (``libs.serving.shadow_child``): scored in the worker, under the interpreter
+lock the answers are made under, the shadow cost them 23% of their p99 at concurrency 8
+(bench/serving/shadow_cost.py).
 
 A full queue (the shadow is slower than the traffic) or a shadow that raises loses that request's
 shadow scores, never the answer: they are counted on /metrics as
@@ -35,7 +36,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,11 +45,20 @@ import bentoml
 from libs.modelfiles.bundle import Champion
 from libs.predictionlog.logger import PredictionLogger
 from libs.serving.reload import LiveChampion, NoChampion
+from libs.serving.shadow_child import ShadowChild, ShadowSource
+from libs.serving.shadow_scoring import (
+    CHAMPION_OUTPUT,
+    CHAMPION_VERSION,
+    SHADOW_LOG_SUFFIX,
+    ShadowRequest,
+    ShadowScoring,
+    shadow_log_name,
+)
+
+__all__ = ["CHAMPION_OUTPUT", "CHAMPION_VERSION", "SHADOW_LOG_SUFFIX", "ShadowScorer", "shadow_log_name"]
 
 log = logging.getLogger(__name__)
 
-SHADOW_LOG_SUFFIX = "-shadow"
-CHAMPION_OUTPUT, CHAMPION_VERSION = "champion_output", "champion_version"
 DEFAULT_QUEUE_REQUESTS = 256
 # How long the thread lets requests gather before one merged predict, and how many rows one call takes.
 DEFAULT_GATHER_S = 0.05
@@ -62,23 +71,8 @@ DROPPED = bentoml.metrics.Counter(
 )
 
 
-def shadow_log_name(agent: str) -> str:
-    """The prediction-log folder of an agent's shadow scores."""
-    return f"{agent}{SHADOW_LOG_SUFFIX}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Scoring:
-    rows: Sequence[Any]
-    logged: Sequence[Mapping[str, Any]]
-    champion_outputs: Sequence[float]
-    champion_version: str
-    predict: Callable[[Any, Sequence[Any]], Any]
-    answered_at: datetime  # the shadow's records carry the time the champion answered, as its own do
-
-
 class ShadowScorer:
-    """Scores the shadow (when one is loaded) on what the champion answered, in a thread of its own."""
+    """Scores the shadow (when one is loaded) on what the champion answered, off the request path."""
 
     def __init__(
         self,
@@ -91,20 +85,27 @@ class ShadowScorer:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         separate_process: bool = False,
     ) -> None:
-        """``separate_process``: the shadow's log records are encoded and written in a child process,
-        as the champion's are (``libs.serving.predictions``), not under the lock requests are answered
-        under; services pass True."""
+        """``separate_process``: score and log in a child process at the lowest CPU priority
+        (``libs.serving.shadow_child``), not under the lock requests are answered under; services
+        pass True. Without it, or once the child cannot be used, the shadow thread scores."""
         self.agent = agent
         self.live = live
         self.logger = PredictionLogger(
             shadow_log_name(agent), log_directory, separate_process=separate_process
         )
-        self._queue: queue.Queue[_Scoring | None] = queue.Queue(maxsize=max_queue)
+        self._scoring = ShadowScoring(agent, live, self.logger, self._drop)
+        self._child = (
+            ShadowChild(
+                ShadowSource(agent, live.directory, live.check, live.interval_s, self.logger.directory)
+            )
+            if separate_process
+            else None
+        )
+        self._queue: queue.Queue[ShadowRequest | None] = queue.Queue(maxsize=max_queue)
         self.gather_s, self.batch_rows = gather_s, batch_rows
-        self.calls = 0  # shadow predict calls made: fewer than requests scored when they merge
         self.dropped = {"queue_full": 0, "error": 0}
         self._lock = threading.Lock()
-        self.scored = 0
+        self._child_scored = self._child_calls = 0
         self._thread = threading.Thread(target=self._run, name=f"shadow-{agent}", daemon=True)
         self._thread.start()
         for reason in self.dropped:
@@ -117,6 +118,16 @@ class ShadowScorer:
             return self.live.current.model_version
         except NoChampion:
             return None
+
+    @property
+    def scored(self) -> int:
+        """Rows the shadow has scored, wherever it scored them."""
+        return self._scoring.scored + self._child_scored
+
+    @property
+    def calls(self) -> int:
+        """Shadow predict calls made: fewer than requests scored when they merge."""
+        return self._scoring.calls + self._child_calls
 
     def submit(
         self,
@@ -136,7 +147,7 @@ class ShadowScorer:
             self._drop("error", len(rows))
             return
         try:
-            item = _Scoring(
+            item = ShadowRequest(
                 rows, logged, champion_outputs, champion.model_version, predict, datetime.now(UTC)
             )
             self._queue.put_nowait(item)
@@ -153,13 +164,16 @@ class ShadowScorer:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
-        return self.logger.flush(max(deadline - time.monotonic(), 0.1))
+        in_child = self._child is None or self._child.flush(max(deadline - time.monotonic(), 0.1))
+        return self.logger.flush(max(deadline - time.monotonic(), 0.1)) and in_child
 
     def close(self) -> None:
         self.flush(5.0)
         with contextlib.suppress(queue.Full):
             self._queue.put(None, timeout=1.0)
         self._thread.join(5.0)
+        if self._child is not None:
+            self._child.close()
         self.live.close()
         self.logger.close()
 
@@ -172,18 +186,13 @@ class ShadowScorer:
             batch, stop = self._gather(first)
             try:
                 self._score(batch)
-            except Exception as error:  # the thread must outlive any request: these rows are lost, counted
-                log.warning(
-                    "shadow %s: %d requests not scored: %s", self.agent, len(batch), type(error).__name__
-                )
-                self._drop("error", sum(len(item.rows) for item in batch))
             finally:
                 for _ in range(len(batch) + stop):
                     self._queue.task_done()
             if stop:
                 return
 
-    def _gather(self, first: _Scoring) -> tuple[list[_Scoring], bool]:
+    def _gather(self, first: ShadowRequest) -> tuple[list[ShadowRequest], bool]:
         """``first`` and what queued up behind it within ``gather_s``, up to ``batch_rows`` rows."""
         time.sleep(self.gather_s)
         batch, rows = [first], len(first.rows)
@@ -198,71 +207,25 @@ class ShadowScorer:
             rows += len(item.rows)
         return batch, False
 
-    def _score(self, batch: list[_Scoring]) -> None:
-        started = time.perf_counter()
-        try:
-            shadow = self.live.current
-        except NoChampion:  # removed since the requests were queued
-            return
-        for predict in dict.fromkeys(item.predict for item in batch):  # one call per predict function
-            group = [item for item in batch if item.predict == predict]
-            outputs: list[float] | None
+    def _score(self, batch: list[ShadowRequest]) -> None:
+        """In the child when there is one (the worker waits, its queue taking what arrives meanwhile)."""
+        outcome = None
+        if self._child is not None:
             try:
-                outputs = self._predict(shadow, group)
-            except Exception:  # one request's rows must not cost the others their scores
-                outputs = None if len(group) > 1 else []
-            if outputs is None:
-                for item in group:
-                    self._score([item])
-                continue
-            self._log(shadow, group, outputs, started)
-
-    def _predict(self, shadow: Champion, group: list[_Scoring]) -> list[float]:
-        rows = [row for item in group for row in item.rows]
-        try:
-            self.calls += 1
-            outputs = [float(value) for value in group[0].predict(shadow.model, rows)]
-            if len(outputs) != len(rows):
-                raise ValueError(f"{len(outputs)} shadow outputs for {len(rows)} rows")
-        except Exception as error:  # a failing shadow costs its own scores, nothing else
-            if len(group) == 1:
-                log.warning(
-                    "shadow %s v%s failed on %d rows: %s",
-                    shadow.model_name,
-                    shadow.model_version,
-                    len(rows),
-                    error,
-                )
-                self._drop("error", len(rows))
-            raise
-        return outputs
-
-    def _log(self, shadow: Champion, group: list[_Scoring], outputs: list[float], started: float) -> None:
-        """Each request's rows as a batch of their own, stamped with its answer's time: one merged call
-        must not make its requests' records one indistinguishable, same-time block in the log."""
-        if not outputs:  # the one request of a failed call: already counted as dropped
+                outcome = self._child.score(batch)
+            except Exception as error:  # a batch that cannot cross (not picklable): its rows are lost
+                log.warning("shadow %s: %d requests not handed over: %s", self.agent, len(batch), error)
+                self._drop("error", sum(len(item.rows) for item in batch))
+                return
+            if outcome is None:
+                self._child = None  # unavailable: the thread scores from now on
+        if outcome is None:
+            self._scoring.score(batch)
             return
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        offset = 0
-        for item in group:
-            start, offset = offset, offset + len(item.rows)  # submit checked rows, logs and answers agree
-            try:
-                inputs = [
-                    {**row, CHAMPION_OUTPUT: answer, CHAMPION_VERSION: item.champion_version}
-                    for row, answer in zip(item.logged, item.champion_outputs, strict=True)
-                ]
-            except Exception:  # this request's records cannot be built: it alone loses its scores
-                self._drop("error", len(item.rows))
-                continue
-            self.logger.log_batch(
-                inputs,
-                outputs[start:offset],
-                model_name=shadow.model_name,
-                model_version=shadow.model_version,
-                latency_ms=latency_ms,
-                timestamp=item.answered_at,
-            )
-            self.scored += len(inputs)
+        self._child_scored += outcome.scored
+        self._child_calls += outcome.calls
+        for reason, rows in outcome.dropped.items():
+            self._drop(reason, rows)
 
     def _drop(self, reason: str, rows: int) -> None:
         with self._lock:

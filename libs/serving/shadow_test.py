@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,16 @@ def _bundle(directory: Path, version: str, slope: float, features: int = 2) -> C
 
 def _predict(model: Any, rows: Sequence[list[float]]) -> Any:
     return model.predict(np.array(rows))
+
+
+_TEST_PROCESS = "SHADOW_TEST_PROCESS"
+
+
+def _predict_elsewhere(model: Any, rows: Sequence[list[float]]) -> Any:
+    """Refuses to predict in the test's own process, or at any priority but the lowest."""
+    if os.getpid() == int(os.environ[_TEST_PROCESS]) or os.nice(0) != 19:
+        raise RuntimeError("the shadow scored in the service's process, or not at the lowest priority")
+    return _predict(model, rows)
 
 
 @pytest.fixture
@@ -179,3 +192,51 @@ def test_a_request_whose_rows_logs_and_answers_disagree_is_refused_before_it_can
     assert scorer.dropped == {"queue_full": 0, "error": 4} and scorer.scored == 4
     logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
     assert list(logged["input_a"]) == [row["a"] for row in LOGGED]
+
+
+def test_in_a_service_the_shadow_scores_and_logs_in_a_child_process_at_the_lowest_priority(
+    tmp_path: Path, champion: Champion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(_TEST_PROCESS, str(os.getpid()))  # the child inherits it
+    shadow = _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path, separate_process=True)
+    answers = [float(value) for value in _predict(champion.model, ROWS)]
+    for _ in range(3):
+        scorer.submit(ROWS, LOGGED, answers, champion, _predict_elsewhere)
+    assert scorer.flush()
+    scorer.close()
+    assert scorer.dropped == {"queue_full": 0, "error": 0} and scorer.scored == 12
+    logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
+    assert list(logged["model_version"]) == ["2"] * 12
+    assert list(logged["output"]) == pytest.approx(list(_predict(shadow.model, ROWS)) * 3)
+    assert list(logged["input_champion_output"]) == pytest.approx(answers * 3)
+
+
+def test_a_failing_shadow_in_the_child_is_counted_in_the_service(tmp_path: Path, champion: Champion) -> None:
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=1.0, features=3)  # wants 3 features, gets 2
+    scorer = _scorer(tmp_path, separate_process=True)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush()
+    scorer.close()
+    assert scorer.dropped == {"queue_full": 0, "error": 4} and scorer.scored == 0
+
+
+def test_a_killed_shadow_process_costs_one_batch_at_most_and_the_service_scores_on(
+    tmp_path: Path, champion: Champion
+) -> None:
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path, separate_process=True, gather_s=0.0)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush() and scorer.scored == 4
+    child = scorer._child
+    assert child is not None and child._pool is not None
+    for pid in list(child._pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    for _ in range(2):
+        scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+        assert scorer.flush()
+    scorer.close()
+    assert scorer._child is None  # scored in the service's shadow thread from then on
+    lost = scorer.dropped["error"]
+    assert lost in (0, 4) and scorer.scored == 12 - lost

@@ -18,7 +18,7 @@ from agents.agent2.tiny_champion import MODEL_NAME, tiny_demand, train_tiny_cham
 from libs.modelfiles.bundle import SHADOW_SUBDIR, Champion, read_champion_bundle, write_champion
 from libs.monitoring.prediction_reader import read_predictions
 from libs.serving.shadow import shadow_log_name
-from tests.support.serving import Server, check_hot_reload, wait_for
+from tests.support.serving import Server, check_hot_reload, niceness_of_descendants, wait_for
 
 SERVICE = "services.agent2.service:DemandForecaster"
 TRAIN_CHAMPION = functools.partial(train_tiny_champion, version="5")
@@ -77,6 +77,8 @@ def test_the_champion_answers_while_the_shadow_is_scored_and_logged_beside_it(
 
     champion_log = read_predictions(scratch / "predictions", "agent2")
     assert set(champion_log["model_version"]) == {"5"}  # shadow scores never pass for traffic
+    # Scored in a child process at the lowest priority, not beside the answers (libs.serving.shadow_child).
+    assert 19 in niceness_of_descendants(server.process).values(), niceness_of_descendants(server.process)
 
 
 def test_an_approved_shadow_becomes_the_answering_champion_with_no_failed_request(

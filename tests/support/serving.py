@@ -88,6 +88,26 @@ def _socket_holders(port: int, state: str) -> Counter[int]:
     return holders
 
 
+def niceness_of_descendants(process: subprocess.Popen[bytes]) -> dict[int, int]:
+    """The nice value of every process ``process`` started, directly or not (a server's workers and
+    their children), by pid, from /proc/<pid>/stat."""
+    parents, nice = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])  # fields after the name: state, ppid, ..., nice
+        nice[int(entry.name)] = int(fields[16])
+    found, frontier = {}, {process.pid}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier}
+        found.update({pid: nice[pid] for pid in frontier})
+    return found
+
+
 def _serves_port(process: subprocess.Popen[bytes], port: int) -> bool:
     """Whether ``port`` is held by ``process`` or its workers (its own session), not by another server."""
     for pid in _listening_pids(port):

@@ -1,0 +1,131 @@
+"""How the shadow scores a gathered batch of answered requests and logs its predictions.
+
+One implementation, run where ``libs.serving.shadow`` puts it: in the service worker's shadow thread
+(in-process use, tests) or in the shadow's own child process (``libs.serving.shadow_child``, what
+services use). Requests are merged into one predict call per predict function, as the service's
+adaptive batching does for the champion; a merged call that raises is retried request by request, so
+one request's rows never cost another's shadow scores. Rows that are not scored are reported through
+``on_drop(reason, rows)``; whoever runs the scoring decides where that count goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from libs.modelfiles.bundle import Champion
+from libs.predictionlog.logger import PredictionLogger
+from libs.serving.reload import LiveChampion, NoChampion
+
+log = logging.getLogger(__name__)
+
+SHADOW_LOG_SUFFIX = "-shadow"
+CHAMPION_OUTPUT, CHAMPION_VERSION = "champion_output", "champion_version"
+
+
+def shadow_log_name(agent: str) -> str:
+    """The prediction-log folder of an agent's shadow scores."""
+    return f"{agent}{SHADOW_LOG_SUFFIX}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowRequest:
+    """One answered request, as the shadow needs it (picklable: it crosses to the shadow's process)."""
+
+    rows: Sequence[Any]
+    logged: Sequence[Mapping[str, Any]]
+    champion_outputs: Sequence[float]
+    champion_version: str
+    predict: Callable[[Any, Sequence[Any]], Any]
+    answered_at: datetime  # the shadow's records carry the time the champion answered, as its own do
+
+
+class ShadowScoring:
+    """Scores batches with the current shadow of ``live`` and logs each request's scores to ``logger``."""
+
+    def __init__(
+        self, agent: str, live: LiveChampion, logger: PredictionLogger, on_drop: Callable[[str, int], None]
+    ) -> None:
+        self.agent, self.live, self.logger, self.on_drop = agent, live, logger, on_drop
+        self.calls = 0  # shadow predict calls made: fewer than requests scored when they merge
+        self.scored = 0
+
+    def score(self, batch: Sequence[ShadowRequest]) -> None:
+        """Never raises for a request's sake: a failure costs that request's rows, counted as dropped."""
+        try:
+            self._score(batch)
+        except Exception as error:  # these rows are lost, counted; the caller goes on with the next batch
+            log.warning("shadow %s: %d requests not scored: %s", self.agent, len(batch), type(error).__name__)
+            self.on_drop("error", sum(len(item.rows) for item in batch))
+
+    def _score(self, batch: Sequence[ShadowRequest]) -> None:
+        started = time.perf_counter()
+        try:
+            shadow = self.live.current
+        except NoChampion:  # removed since the requests were queued
+            return
+        for predict in dict.fromkeys(item.predict for item in batch):  # one call per predict function
+            group = [item for item in batch if item.predict == predict]
+            outputs: list[float] | None
+            try:
+                outputs = self._predict(shadow, group)
+            except Exception:  # one request's rows must not cost the others their scores
+                outputs = None if len(group) > 1 else []
+            if outputs is None:
+                for item in group:
+                    self._score([item])
+                continue
+            self._log(shadow, group, outputs, started)
+
+    def _predict(self, shadow: Champion, group: list[ShadowRequest]) -> list[float]:
+        rows = [row for item in group for row in item.rows]
+        try:
+            self.calls += 1
+            outputs = [float(value) for value in group[0].predict(shadow.model, rows)]
+            if len(outputs) != len(rows):
+                raise ValueError(f"{len(outputs)} shadow outputs for {len(rows)} rows")
+        except Exception as error:  # a failing shadow costs its own scores, nothing else
+            if len(group) == 1:
+                log.warning(
+                    "shadow %s v%s failed on %d rows: %s",
+                    shadow.model_name,
+                    shadow.model_version,
+                    len(rows),
+                    error,
+                )
+                self.on_drop("error", len(rows))
+            raise
+        return outputs
+
+    def _log(
+        self, shadow: Champion, group: list[ShadowRequest], outputs: list[float], started: float
+    ) -> None:
+        """Each request's rows as a batch of their own, stamped with its answer's time: one merged call
+        must not make its requests' records one indistinguishable, same-time block in the log."""
+        if not outputs:  # the one request of a failed call: already counted as dropped
+            return
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        offset = 0
+        for item in group:
+            start, offset = offset, offset + len(item.rows)  # submit checked rows, logs and answers agree
+            try:
+                inputs = [
+                    {**row, CHAMPION_OUTPUT: answer, CHAMPION_VERSION: item.champion_version}
+                    for row, answer in zip(item.logged, item.champion_outputs, strict=True)
+                ]
+            except Exception:  # this request's records cannot be built: it alone loses its scores
+                self.on_drop("error", len(item.rows))
+                continue
+            self.logger.log_batch(
+                inputs,
+                outputs[start:offset],
+                model_name=shadow.model_name,
+                model_version=shadow.model_version,
+                latency_ms=latency_ms,
+                timestamp=item.answered_at,
+            )
+            self.scored += len(inputs)
