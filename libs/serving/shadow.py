@@ -101,6 +101,8 @@ class ShadowScorer:
             if separate_process
             else None
         )
+        if self._child is not None and live.ready:
+            self._child.start()
         self._queue: queue.Queue[ShadowRequest | None] = queue.Queue(maxsize=max_queue)
         self.gather_s, self.batch_rows = gather_s, batch_rows
         self.dropped = {"queue_full": 0, "error": 0}

@@ -5,12 +5,14 @@ records run under the interpreter lock the answers are made under, and on agent2
 that cost the answers 28% of their throughput and 23% of their p99 (bench/serving/shadow_cost.py).
 Here the worker only pickles each gathered batch of requests (tens of microseconds a request) and
 hands it to a child that holds its own copy of the shadow (loaded, checked and hot-reloaded from the
-same bundle folder), scores it with ``libs.serving.shadow_scoring`` and writes the shadow's log
-itself. The child runs at nice 19, so on a busy machine the kernel gives the answers the CPU first;
-while the child lags, the worker's bounded queue fills and the overflow is counted as dropped, which
-is what a shadow that is slower than the traffic should cost.
+same bundle folder; the worker keeps its own to know whether there is a shadow), scores it with
+``libs.serving.shadow_scoring`` and writes the shadow's log itself. The child runs at nice 19, so
+on a busy machine the kernel gives the answers the CPU first; while the child lags, the worker's
+bounded queue fills and the overflow is counted as dropped, which is what a shadow that is slower
+than the traffic should cost.
 
-The child is spawned, not forked (a server process runs threads), on first use; it ignores the stop
+The child is spawned, not forked (a server process runs threads), at start when a shadow is loaded
+and on first use otherwise; it ignores the stop
 signal a server's process group gets and exits when the worker shuts it down or is gone
 (``libs.predictionlog.child_writer.serve_parent``). If it cannot be used, ``score`` returns None and
 the caller scores in its own thread from then on.
@@ -75,6 +77,13 @@ class ShadowChild:
             initargs=(os.getpid(), source),
         )
 
+    def start(self) -> None:
+        """Spawns the child now, without waiting for it: a service that starts with a shadow has it
+        loaded before the first answers, rather than dropping them while the child starts."""
+        if self._pool is not None:
+            with contextlib.suppress(RuntimeError):  # the interpreter is exiting: nothing to start
+                self._pool.submit(_loaded)
+
     def score(self, batch: Sequence[ShadowRequest]) -> Scored | None:
         """Waits for the child to score ``batch``; None if the child cannot be used (then or from now)."""
         return self._call(_score, list(batch))
@@ -134,6 +143,10 @@ def _score(batch: list[ShadowRequest]) -> Scored:
     _dropped.clear()
     _scoring.score(batch)
     return Scored(dict(_dropped), _scoring.scored - scored, _scoring.calls - calls)
+
+
+def _loaded() -> bool:
+    return _scoring is not None
 
 
 def _flush(timeout_s: float) -> bool:
