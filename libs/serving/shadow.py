@@ -95,9 +95,7 @@ class ShadowScorer:
         )
         self._scoring = ShadowScoring(agent, live, self.logger, self._drop)
         self._child = (
-            ShadowChild(
-                ShadowSource(agent, live.directory, live.check, live.interval_s, self.logger.directory)
-            )
+            ShadowChild(ShadowSource(agent, live.directory, live.check, self.logger.directory))
             if separate_process
             else None
         )

@@ -61,7 +61,6 @@ class ShadowSource:
     agent: str
     directory: Path
     check: Callable[[Champion], None]
-    interval_s: float
     log_directory: Path
 
 
@@ -126,9 +125,9 @@ def _start(parent: int, source: ShadowSource) -> None:
     serve_parent(parent)
     with contextlib.suppress(OSError):  # raising one's own niceness needs no privilege; refused, run as is
         os.nice(CHILD_NICENESS)
-    live = LiveChampion(
-        source.directory, check=source.check, interval_s=source.interval_s, role="shadow", optional=True
-    )
+    # No watcher thread: each batch first looks at the bundle (one stat), so the child scores with
+    # the bundle as it is when the batch arrives, never a stale one the worker has already replaced.
+    live = LiveChampion(source.directory, check=source.check, interval_s=0, role="shadow", optional=True)
     logger = PredictionLogger(shadow_log_name(source.agent), source.log_directory)
     _scoring = ShadowScoring(source.agent, live, logger, _count_drop)
 
@@ -141,6 +140,10 @@ def _score(batch: list[ShadowRequest]) -> Scored:
     assert _scoring is not None
     scored, calls = _scoring.scored, _scoring.calls
     _dropped.clear()
+    try:
+        _scoring.live.reload_if_changed()
+    except Exception:  # a bundle that cannot be read: the scorer finds no shadow and counts the rows
+        log.warning("shadow %s: bundle not reloaded", _scoring.agent, exc_info=True)
     _scoring.score(batch)
     return Scored(dict(_dropped), _scoring.scored - scored, _scoring.calls - calls)
 

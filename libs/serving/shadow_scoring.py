@@ -66,7 +66,8 @@ class ShadowScoring:
         started = time.perf_counter()
         try:
             shadow = self.live.current
-        except NoChampion:  # removed since the requests were queued
+        except NoChampion:  # removed (or broken) since the requests were queued: not scored, counted
+            self.on_drop("error", sum(len(item.rows) for item in batch))
             return
         for predict in dict.fromkeys(item.predict for item in batch):  # one call per predict function
             group = [item for item in batch if item.predict == predict]

@@ -240,3 +240,21 @@ def test_a_killed_shadow_process_costs_one_batch_at_most_and_the_service_scores_
     assert scorer._child is None  # scored in the service's shadow thread from then on
     lost = scorer.dropped["error"]
     assert lost in (0, 4) and scorer.scored == 12 - lost
+
+
+def test_the_child_scores_with_the_bundle_as_it_is_when_each_batch_arrives(
+    tmp_path: Path, champion: Champion
+) -> None:
+    directory = tmp_path / "champion" / "shadow"
+    _bundle(directory, "2", slope=2.0)
+    scorer = _scorer(tmp_path, separate_process=True, gather_s=0.0)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush()
+    replaced = _bundle(directory, "3", slope=3.0)
+    assert scorer.live.reload_if_changed()  # the worker's watcher; the child has none of its own
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush()
+    scorer.close()
+    logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
+    assert list(logged["model_version"]) == ["2"] * 4 + ["3"] * 4
+    assert list(logged["output"])[4:] == pytest.approx(list(_predict(replaced.model, ROWS)))
