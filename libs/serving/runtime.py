@@ -122,9 +122,10 @@ class AgentRuntime:
         return Answered(champion, outputs)
 
     def close(self) -> None:
+        """The champion's log first: the answers' records matter more than the shadow's."""
         self.live.close()
-        self.shadow.close()
         self.predictions.close()
+        self.shadow.close()
 
 
 class AgentService:

@@ -45,7 +45,7 @@ import bentoml
 from libs.modelfiles.bundle import Champion
 from libs.predictionlog.logger import PredictionLogger
 from libs.serving.reload import LiveChampion, NoChampion
-from libs.serving.shadow_child import ShadowChild, ShadowSource
+from libs.serving.shadow_child import ShadowChild, ShadowSource, Unavailable
 from libs.serving.shadow_scoring import (
     CHAMPION_OUTPUT,
     CHAMPION_VERSION,
@@ -101,6 +101,7 @@ class ShadowScorer:
         )
         if self._child is not None and live.ready:
             self._child.start()
+        self._closing = False
         self._queue: queue.Queue[ShadowRequest | None] = queue.Queue(maxsize=max_queue)
         self.gather_s, self.batch_rows = gather_s, batch_rows
         self.dropped = {"queue_full": 0, "error": 0}
@@ -167,15 +168,18 @@ class ShadowScorer:
         in_child = self._child is None or self._child.flush(max(deadline - time.monotonic(), 0.1))
         return self.logger.flush(max(deadline - time.monotonic(), 0.1)) and in_child
 
-    def close(self) -> None:
-        self.flush(5.0)
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Scores and writes what is queued, within ``timeout_s`` in all; what is left is dropped."""
+        deadline = time.monotonic() + timeout_s
+        self.flush(timeout_s / 2)
+        self._closing = True
         with contextlib.suppress(queue.Full):
-            self._queue.put(None, timeout=1.0)
-        self._thread.join(5.0)
+            self._queue.put(None, timeout=max(deadline - time.monotonic(), 0.1))
         if self._child is not None:
-            self._child.close()
+            self._child.close(max(deadline - time.monotonic(), 0.5))  # ends a batch it still scores
+        self._thread.join(max(deadline - time.monotonic(), 0.5))
         self.live.close()
-        self.logger.close()
+        self.logger.close(max(deadline - time.monotonic(), 0.5))
 
     def _run(self) -> None:
         while True:
@@ -186,6 +190,9 @@ class ShadowScorer:
             batch, stop = self._gather(first)
             try:
                 self._score(batch)
+            except Exception as error:  # the thread must outlive any batch: its rows are lost, counted
+                log.warning("shadow %s: %d requests not scored: %s", self.agent, len(batch), error)
+                self._drop("error", sum(len(item.rows) for item in batch))
             finally:
                 for _ in range(len(batch) + stop):
                     self._queue.task_done()
@@ -209,23 +216,29 @@ class ShadowScorer:
 
     def _score(self, batch: list[ShadowRequest]) -> None:
         """In the child when there is one (the worker waits, its queue taking what arrives meanwhile)."""
-        outcome = None
-        if self._child is not None:
-            try:
-                outcome = self._child.score(batch)
-            except Exception as error:  # a batch that cannot cross (not picklable): its rows are lost
-                log.warning("shadow %s: %d requests not handed over: %s", self.agent, len(batch), error)
-                self._drop("error", sum(len(item.rows) for item in batch))
-                return
-            if outcome is None:
-                self._child = None  # unavailable: the thread scores from now on
-        if outcome is None:
+        rows = sum(len(item.rows) for item in batch)
+        child = self._child
+        if child is not None and self._closing:  # the child is gone or going: nothing scores these
+            self._drop("error", rows)
+            return
+        if child is None or not child.usable:
             self._scoring.score(batch)
             return
-        self._child_scored += outcome.scored
+        try:
+            outcome = child.score(batch)
+        except Unavailable as error:
+            # This batch, and what the child had scored but not written, are lost with it: counted,
+            # never scored twice. The next batch starts a new child (or, past its limit, the thread).
+            lost = error.unwritten
+            log.warning("shadow %s: %d rows lost with the child process", self.agent, rows + lost)
+            self._child_scored -= lost
+            self._drop("error", rows + lost)
+            return
+        self._child_scored += outcome.scored - outcome.log_dropped  # rows its log could not keep...
         self._child_calls += outcome.calls
-        for reason, rows in outcome.dropped.items():
-            self._drop(reason, rows)
+        outcome.dropped["error"] = outcome.dropped.get("error", 0) + outcome.log_dropped  # ...are dropped
+        for reason, count in outcome.dropped.items():
+            self._drop(reason, count)
 
     def _drop(self, reason: str, rows: int) -> None:
         with self._lock:

@@ -12,10 +12,13 @@ bounded queue fills and the overflow is counted as dropped, which is what a shad
 than the traffic should cost.
 
 The child is spawned, not forked (a server process runs threads), at start when a shadow is loaded
-and on first use otherwise; it ignores the stop
-signal a server's process group gets and exits when the worker shuts it down or is gone
-(``libs.predictionlog.child_writer.serve_parent``). If it cannot be used, ``score`` returns None and
-the caller scores in its own thread from then on.
+and on first use otherwise, from a short-lived thread at nice 19 so that it starts at that priority
+(its imports and the shadow's load included); a service with no shadow never starts one. It ignores
+the stop signal a server's process group gets and exits when the worker shuts it down or is gone
+(``libs.predictionlog.child_writer.serve_parent``); ``close`` waits a bounded time, then kills it.
+A child that dies is replaced, up to ``MAX_STARTS`` times; the rows it had scored but not yet
+written are counted as dropped. After that, or if the shadow's functions cannot cross to a child,
+``score`` returns None and the caller scores in its own thread.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import pickle
+import signal
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -41,17 +46,21 @@ from libs.serving.shadow_scoring import ShadowRequest, ShadowScoring, shadow_log
 log = logging.getLogger(__name__)
 
 CHILD_NICENESS = 19
+MAX_STARTS = 3  # a child that keeps dying is not restarted forever
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """What one batch came to in the child: rows dropped by reason, rows scored, predict calls made."""
+    """One batch in the child: rows dropped by reason, rows scored, predict calls made; rows its log
+    dropped since the last batch (full queue, a failed write), and rows its log has written in all."""
 
     dropped: dict[str, int]
     scored: int
     calls: int
+    log_dropped: int
+    written: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,67 +73,139 @@ class ShadowSource:
     log_directory: Path
 
 
+class Unavailable(Exception):
+    """The child cannot be used: it died, timed out, or the shadow's functions cannot reach it.
+    ``unwritten``: rows it had scored that its log had not yet written (lost with it)."""
+
+    def __init__(self, reason: str, unwritten: int = 0) -> None:
+        super().__init__(reason)
+        self.unwritten = unwritten
+
+
 class ShadowChild:
-    """``ShadowScoring`` in one spawned child process, started on first use."""
+    """``ShadowScoring`` in one spawned child process at nice 19, started on demand."""
 
     def __init__(self, source: ShadowSource) -> None:
         self.agent = source.agent
-        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+        self._source = source
+        self._pool: ProcessPoolExecutor | None = None
+        self._starts = 0
+        self._scored = 0  # rows the current child scored...
+        self._accounted = 0  # ...and of them, written or dropped by its log
+        self._log_dropped = 0
+        self.usable = _picklable(source)
+        if not self.usable:
+            log.warning("shadow %s: its check cannot be pickled; scoring in process", self.agent)
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> bool:
+        """Spawns the child if there is none (and may be one); returns at once, True if one runs."""
+        if self._pool is not None or not self.usable:
+            return self._pool is not None
+        if self._starts >= MAX_STARTS:
+            self.usable = False
+            log.warning("shadow %s: child process died %d times; scoring in process", self.agent, MAX_STARTS)
+            return False
+        self._starts += 1
+        pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(os.getpid(), source),
+            initargs=(os.getpid(), self._source),
         )
+        # The first submit spawns the process, from the submitting thread; on Linux a process starts
+        # at its creating thread's nice value, so a throwaway thread at nice 19 makes that submit.
+        spawner = threading.Thread(target=_submit_niced, args=(pool,), name=f"shadow-{self.agent}-spawn")
+        spawner.start()
+        spawner.join()
+        self._pool = pool
+        self._scored = self._accounted = self._log_dropped = 0
+        return True
 
-    def start(self) -> None:
-        """Spawns the child now, without waiting for it: a service that starts with a shadow has it
-        loaded before the first answers, rather than dropping them while the child starts."""
-        if self._pool is not None:
-            with contextlib.suppress(RuntimeError):  # the interpreter is exiting: nothing to start
-                self._pool.submit(_loaded)
-
-    def score(self, batch: Sequence[ShadowRequest]) -> Scored | None:
-        """Waits for the child to score ``batch``; None if the child cannot be used (then or from now)."""
-        return self._call(_score, list(batch))
+    def score(self, batch: Sequence[ShadowRequest]) -> Scored:
+        """Waits for the child to score ``batch``; raises ``Unavailable`` when it cannot."""
+        if not self.start():
+            raise Unavailable("no child process")
+        try:
+            outcome = self._call(_score, list(batch), timeout_s=None)
+        except Unavailable as error:
+            unwritten = max(self._scored - self._accounted, 0)
+            self._scored = self._accounted = self._log_dropped = 0
+            raise Unavailable(str(error), unwritten) from error
+        self._scored += outcome.scored
+        self._log_dropped += outcome.log_dropped
+        self._accounted = outcome.written + self._log_dropped
+        return outcome
 
     def flush(self, timeout_s: float) -> bool:
-        """True once the child has written every shadow record it was handed."""
-        return bool(self._call(_flush, timeout_s))
-
-    def close(self) -> None:
-        self._call(_close)
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def _call(self, function: Callable[..., T], *args: object) -> T | None:
+        """True once the child has written every shadow record it was handed (at once if none runs)."""
         if self._pool is None:
-            return None
+            return True
         try:
-            return self._pool.submit(function, *args).result()
-        except (BrokenProcessPool, RuntimeError) as error:  # killed; or the interpreter is exiting
-            log.warning(
-                "shadow %s: child process unavailable (%s: %s); scoring in process from now on",
-                self.agent,
-                type(error).__name__,
-                error,
-            )
-            pool, self._pool = self._pool, None
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-            return None
+            return self._call(_flush, timeout_s, timeout_s=timeout_s + 1.0)
+        except Unavailable:
+            return False
+
+    def close(self, timeout_s: float) -> None:
+        """Has the child write what it holds and exit, within ``timeout_s``; then kills it."""
+        if self._pool is None:
+            return
+        self.usable = False  # no new child after this
+        with contextlib.suppress(Unavailable):
+            self._call(_close, timeout_s=timeout_s)
+        self.stop()
+
+    def stop(self) -> None:
+        """Ends the child now, whatever it is doing (it ignores the stop signal, so it is killed)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = dict(getattr(pool, "_processes", None) or {})
+        pool.shutdown(wait=False, cancel_futures=True)
+        for pid in processes:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _call(self, function: Callable[..., T], *args: object, timeout_s: float | None) -> T:
+        if self._pool is None:
+            raise Unavailable("no child process")
+        try:
+            return self._pool.submit(function, *args).result(timeout=timeout_s)
+        except Exception as error:  # died, timed out, interpreter exiting, a batch that cannot cross
+            log.warning("shadow %s: child process unusable (%s: %s)", self.agent, type(error).__name__, error)
+            self.stop()
+            raise Unavailable(str(error)) from error
+
+
+def _picklable(source: ShadowSource) -> bool:
+    try:
+        pickle.dumps(source)
+    except Exception:
+        return False
+    return True
+
+
+def _submit_niced(pool: ProcessPoolExecutor) -> None:
+    with contextlib.suppress(OSError):  # raising a thread's own niceness needs no privilege
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHILD_NICENESS)
+    with contextlib.suppress(Exception):  # a failed start shows on the first real call
+        pool.submit(_loaded)
 
 
 # In the child: one scorer, built by the initializer from the worker's ShadowSource.
 _scoring: ShadowScoring | None = None
 _dropped: Counter[str] = Counter()
+_log_dropped_reported = 0
 
 
 def _start(parent: int, source: ShadowSource) -> None:
     global _scoring
     serve_parent(parent)
-    with contextlib.suppress(OSError):  # raising one's own niceness needs no privilege; refused, run as is
-        os.nice(CHILD_NICENESS)
+    with contextlib.suppress(OSError):  # already at nice 19 when spawned as above; this makes sure
+        os.setpriority(os.PRIO_PROCESS, 0, CHILD_NICENESS)
     # No watcher thread: each batch first looks at the bundle (one stat), so the child scores with
     # the bundle as it is when the batch arrives, never a stale one the worker has already replaced.
     live = LiveChampion(source.directory, check=source.check, interval_s=0, role="shadow", optional=True)
@@ -136,7 +217,12 @@ def _count_drop(reason: str, rows: int) -> None:
     _dropped[reason] += rows
 
 
+def _loaded() -> bool:
+    return _scoring is not None
+
+
 def _score(batch: list[ShadowRequest]) -> Scored:
+    global _log_dropped_reported
     assert _scoring is not None
     scored, calls = _scoring.scored, _scoring.calls
     _dropped.clear()
@@ -145,11 +231,13 @@ def _score(batch: list[ShadowRequest]) -> Scored:
     except Exception:  # a bundle that cannot be read: the scorer finds no shadow and counts the rows
         log.warning("shadow %s: bundle not reloaded", _scoring.agent, exc_info=True)
     _scoring.score(batch)
-    return Scored(dict(_dropped), _scoring.scored - scored, _scoring.calls - calls)
-
-
-def _loaded() -> bool:
-    return _scoring is not None
+    log_dropped, _log_dropped_reported = (
+        _scoring.logger.dropped - _log_dropped_reported,
+        _scoring.logger.dropped,
+    )
+    return Scored(
+        dict(_dropped), _scoring.scored - scored, _scoring.calls - calls, log_dropped, _scoring.logger.written
+    )
 
 
 def _flush(timeout_s: float) -> bool:

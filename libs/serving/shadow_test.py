@@ -6,9 +6,9 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -18,6 +18,8 @@ from libs.modelfiles.bundle import Champion, read_champion_bundle, write_champio
 from libs.monitoring.prediction_reader import read_predictions
 from libs.serving.reload import LiveChampion
 from libs.serving.shadow import ShadowScorer, shadow_log_name
+
+T = TypeVar("T")
 
 X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 3.0], [4.0, 1.0]])
 ROWS = [[float(a), float(b)] for a, b in X]
@@ -217,29 +219,81 @@ def test_a_failing_shadow_in_the_child_is_counted_in_the_service(tmp_path: Path,
     scorer = _scorer(tmp_path, separate_process=True)
     scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
     assert scorer.flush()
+    assert scorer._child is not None and scorer._child.started and scorer._child.usable  # not the thread
     scorer.close()
     assert scorer.dropped == {"queue_full": 0, "error": 4} and scorer.scored == 0
 
 
-def test_a_killed_shadow_process_costs_one_batch_at_most_and_the_service_scores_on(
+def wait_for(condition: Callable[[], T | None], timeout_s: float = 30, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout_s
+    while (value := condition()) is None:
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return value
+
+
+def _child_pids(scorer: ShadowScorer) -> list[int]:
+    child = scorer._child
+    assert child is not None and child._pool is not None
+    return list(child._pool._processes)
+
+
+def test_a_killed_shadow_process_loses_its_unwritten_rows_counted_and_a_new_one_scores_on(
     tmp_path: Path, champion: Champion
 ) -> None:
     _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
     scorer = _scorer(tmp_path, separate_process=True, gather_s=0.0)
     scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
-    assert scorer.flush() and scorer.scored == 4
-    child = scorer._child
-    assert child is not None and child._pool is not None
-    for pid in list(child._pool._processes):
+    wait_for(lambda: scorer.scored == 4 or None, what="the child's first batch")  # scored, not yet written
+    first = _child_pids(scorer)
+    for pid in first:
         os.kill(pid, signal.SIGKILL)
-    time.sleep(0.5)
-    for _ in range(2):
-        scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
-        assert scorer.flush()
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)  # finds the child dead
+    wait_for(lambda: scorer.dropped["error"] == 8 or None, what="the lost rows counted")
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)  # a new child scores it
+    assert scorer.flush()
+    assert _child_pids(scorer) != first
     scorer.close()
-    assert scorer._child is None  # scored in the service's shadow thread from then on
-    lost = scorer.dropped["error"]
-    assert lost in (0, 4) and scorer.scored == 12 - lost
+    logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
+    assert scorer.scored == len(logged) == 4 and scorer.dropped == {"queue_full": 0, "error": 8}
+
+
+def test_a_service_without_a_shadow_starts_no_child_and_closes_at_once(tmp_path: Path) -> None:
+    scorer = _scorer(tmp_path, separate_process=True)
+    started = time.monotonic()
+    assert scorer.flush()
+    scorer.close()
+    assert scorer._child is not None and not scorer._child.started
+    assert time.monotonic() - started < 5
+
+
+_HANG = "SHADOW_TEST_HANG"
+
+
+def _predict_hangs(model: Any, rows: Sequence[list[float]]) -> Any:
+    if os.environ.get(_HANG):
+        time.sleep(120)
+    return _predict(model, rows)
+
+
+def test_closing_does_not_wait_past_its_budget_for_a_hung_shadow_and_leaves_no_process(
+    tmp_path: Path, champion: Champion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(_HANG, "1")
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path, separate_process=True, gather_s=0.0)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict_hangs)
+    pids = wait_for(lambda: _child_pids(scorer) or None, what="the child")
+    time.sleep(1.0)  # it is inside the hung predict
+    started = time.monotonic()
+    scorer.close(timeout_s=3.0)
+    assert time.monotonic() - started < 8
+    assert scorer.dropped["error"] == 4 and scorer.scored == 0
+
+    def gone() -> bool | None:
+        return all(not Path(f"/proc/{pid}").exists() for pid in pids) or None
+
+    wait_for(gone, timeout_s=5, what="the hung child killed")
 
 
 def test_the_child_scores_with_the_bundle_as_it_is_when_each_batch_arrives(
