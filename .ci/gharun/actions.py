@@ -145,6 +145,24 @@ def _cache_file(scope: Path, key: str) -> Path:
     return scope / (_safe(key) + ".tar")
 
 
+def seed_cache(store: Path, ref: str, key: str, entries: list[tuple[Path, Path]]) -> Path:
+    """Writes a cache entry as a job on ``ref`` would have saved it: each ``(source, saved_as)`` is
+    archived under the absolute path ``saved_as`` (a path in that job's HOME). Used to give a pull
+    request the cache its base branch's CI leaves (.ci/pr-proof); an existing entry is kept."""
+    scope = store / _safe(ref)
+    scope.mkdir(parents=True, exist_ok=True)
+    target = _cache_file(scope, key)
+    if target.is_file():
+        return target
+    partial = target.with_suffix(".partial")
+    with tarfile.open(partial, "w") as archive:
+        for source, saved_as in entries:
+            if source.exists():
+                archive.add(source, arcname=str(saved_as).lstrip("/"))
+    partial.rename(target)
+    return target
+
+
 def _expand(job: JobEnvironment, path: str) -> Path:
     expanded = Path(path.replace("~", str(job.home), 1) if path.startswith("~") else path)
     return expanded if expanded.is_absolute() else job.workspace / expanded

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gharun.actions import JobEnvironment, action_for, cache
+from gharun.actions import JobEnvironment, action_for, cache, seed_cache
 from gharun.expressions import (
     Context,
     Unsupported,
@@ -138,6 +138,18 @@ class CacheScopes(unittest.TestCase):
             (root / "home" / "data").unlink()
             # The PR's newer entry k-2 matches main's restore key too, but lives in the PR's scope.
             self.assertEqual(self.run_cache(self.job(root, "refs/heads/main"), "k-3", None), "from main")
+
+    def test_a_seeded_base_branch_entry_is_restored_by_a_pull_request_under_its_home(self) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder)
+            source = root / "elsewhere" / "data"
+            source.parent.mkdir()
+            source.write_text("built by main's CI")
+            pull = self.job(root, "refs/pull/1/merge", base="main")
+            seed_cache(root / "store", "refs/heads/main", "k-1", [(source, pull.home / "data")])
+            self.assertEqual(self.run_cache(pull, "k-1", None), "built by main's CI")
+            self.assertEqual(pull.outputs["cache-hit"], "true")  # an exact hit: the PR saves nothing
+            self.assertEqual(list((root / "store" / "refs_pull_1_merge").iterdir()), [])
 
 
 class GithubFiles(unittest.TestCase):
