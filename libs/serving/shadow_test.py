@@ -249,13 +249,17 @@ def test_a_killed_shadow_process_loses_its_unwritten_rows_counted_and_a_new_one_
     for pid in first:
         os.kill(pid, signal.SIGKILL)
     scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)  # finds the child dead
-    wait_for(lambda: scorer.dropped["error"] == 8 or None, what="the lost rows counted")
+    wait_for(lambda: scorer.dropped["error"] >= 4 or None, what="the lost rows counted")
     scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)  # a new child scores it
     assert scorer.flush()
     assert _child_pids(scorer) != first
     scorer.close()
     logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
-    assert scorer.scored == len(logged) == 4 and scorer.dropped == {"queue_full": 0, "error": 8}
+    # The first batch's rows were unwritten when the child died (its log writes every 5 s), unless
+    # a write fell in the moment before the kill: either way each row is scored and logged, or
+    # counted as dropped, never both and never neither.
+    assert scorer.scored == len(logged) and scorer.scored + scorer.dropped["error"] == 12
+    assert scorer.dropped == {"queue_full": 0, "error": 8 if len(logged) == 4 else 4}
 
 
 def test_a_service_without_a_shadow_starts_no_child_and_closes_at_once(tmp_path: Path) -> None:
