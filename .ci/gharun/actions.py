@@ -168,6 +168,17 @@ def _expand(job: JobEnvironment, path: str) -> Path:
     return expanded if expanded.is_absolute() else job.workspace / expanded
 
 
+def _own_parents(path: Path, job: JobEnvironment) -> None:
+    """The folders between HOME and a restored path were made by the extraction, as root; on GitHub
+    the runner user makes them, and a tool writing beside the path (Pants creating lmdb_store next
+    to a restored named_caches) needs them to be its own."""
+    for parent in path.parents:
+        if parent == job.home or job.home not in parent.parents:
+            return
+        if parent.is_dir():
+            os.chown(parent, job.user.pw_uid, job.user.pw_gid)
+
+
 def cache(job: JobEnvironment, inputs: dict[str, str]) -> None:
     """Restore the exact key, else the newest entry matching a restore-keys prefix; save after the job."""
     _allowed("actions/cache", inputs, {"path", "key", "restore-keys"})
@@ -197,6 +208,7 @@ def cache(job: JobEnvironment, inputs: dict[str, str]) -> None:
         for path in paths:
             if path.exists():
                 chown_tree(path, job.user)
+            _own_parents(path, job)
         print(f"  cache restored from {hit.name} ({hit.stat().st_size / 2**20:.0f} MiB)")
     else:
         print(f"  cache miss for {key}")
