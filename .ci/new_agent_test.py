@@ -118,7 +118,7 @@ class NewAgent(unittest.TestCase):
         """Runs the scaffolder expecting a refusal: exit 2, the reason on stderr, the tree untouched."""
         before = (self.git_status(), run(self.repo, "git", "diff").stdout)
         if through_pants:
-            result = self.pants("--no-pantsd", "run", ":new-agent", "--", *args, check=False)
+            result = self.pants("run", ":new-agent", "--", *args, check=False)
         else:  # the same program without Pants' start-up: it is standard library only
             result = run(self.repo, sys.executable, "-m", "tools.new_agent", *args, env=self.env, check=False)
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
@@ -201,7 +201,7 @@ class NewAgent(unittest.TestCase):
             self.assertEqual(self.git_status(), "")
 
         datasets = Path(self.scratch) / "datasets"
-        self.pants("--no-pantsd", "run", "tools/new_agent:example-data", "--", "--out", str(datasets))
+        self.pants("run", "tools/new_agent:example-data", "--", "--out", str(datasets))
         wine = datasets / "wine.parquet"
         with self.subTest("--data refusals change nothing, and the data file is only read"):
             before = wine.read_bytes()
@@ -213,10 +213,10 @@ class NewAgent(unittest.TestCase):
 
         for name, (kind, data, target) in DATA_AGENTS.items():
             command = ("run", ":new-agent", "--", name, "--kind", kind, "--data", str(datasets / data))
-            self.pants("--no-pantsd", *command, "--target", target)
+            self.pants(*command, "--target", target)
         self.assertEqual(wine.read_bytes(), before)
         for name, kind in WORLD_AGENTS.items():
-            self.pants("--no-pantsd", "run", ":new-agent", "--", name, "--kind", kind)
+            self.pants("run", ":new-agent", "--", name, "--kind", kind)
         with self.subTest("the existing name is refused"):
             self.refused(NAME, "--kind", KIND, through_pants=True)
         with self.subTest("each data agent's input is its own DVC-tracked copy, its .dvc file in git"):
