@@ -17,8 +17,9 @@ and on first use otherwise, from a short-lived thread at nice 19 so that it star
 the stop signal a server's process group gets and exits when the worker shuts it down or is gone
 (``libs.predictionlog.child_writer.serve_parent``); ``close`` waits a bounded time, then kills it.
 A child that dies is replaced, up to ``MAX_STARTS`` times; the rows it had scored but not yet
-written are counted as dropped. After that, or if the shadow's functions cannot cross to a child,
-``score`` returns None and the caller scores in its own thread.
+written are counted as dropped (``score`` raises ``Unavailable`` saying how many). After that, or
+if the shadow's check cannot cross to a child, ``usable`` is False and the caller scores in its own
+thread.
 """
 
 from __future__ import annotations
