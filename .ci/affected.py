@@ -17,6 +17,7 @@ Standard library only: it runs before anything is installed.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -92,14 +93,45 @@ def without_daemon(pants: list[str]) -> list[str]:
     return pants if "--no-pantsd" in pants else [*pants, "--no-pantsd"]
 
 
-def pipeline_edges(*, pants: list[str]) -> set[tuple[str, str]]:
-    """(upstream dvc.yaml, downstream dvc.yaml) pairs where a stage of one reads an output of the other."""
+def dag_inputs() -> list[Path]:
+    """Every file `dvc dag` reads: stage files, the params they may template from, tracked data, DVC's pin."""
+    patterns = ("pipelines/**/dvc.yaml", "pipelines/**/params.yaml", "data/**/*.dvc", ".dvc/config")
+    files = {path for pattern in patterns for path in ROOT.glob(pattern) if path.is_file()}
+    return sorted(files | {ROOT / "3rdparty/python/tools.lock"})
+
+
+def dag_key() -> str:
+    digest = hashlib.sha256()
+    for path in dag_inputs():
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def dvc_dag(*, pants: list[str]) -> str:
+    """`dvc dag --dot`, kept under .local/affected keyed by the files it reads.
+
+    Asking DVC costs a Pants start without the daemon (about 30 s); the answer changes only with
+    those files, so a second question about the same pipelines (a reviewer's rerun, the next commit
+    of a branch that left the pipelines alone) reads the kept answer.
+    """
+    kept = ROOT / ".local" / "affected" / f"dvc-dag-{dag_key()}.dot"
+    if kept.is_file():
+        return kept.read_text(encoding="utf-8")
     command = [*without_daemon(pants), "-lerror", "run", "//:dvc", "--", "dag", "--dot"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"affected: {' '.join(command)} failed:\n{result.stderr}")
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_suffix(f".{os.getpid()}.partial")
+    partial.write_text(result.stdout, encoding="utf-8")
+    partial.replace(kept)  # whole or absent: a concurrent caller never reads half a graph
+    return result.stdout
+
+
+def pipeline_edges(*, pants: list[str]) -> set[tuple[str, str]]:
+    """(upstream dvc.yaml, downstream dvc.yaml) pairs where a stage of one reads an output of the other."""
     edges = set()
-    for line in result.stdout.splitlines():
+    for line in dvc_dag(pants=pants).splitlines():
         match = _EDGE.match(line.strip())
         if match:
             upstream, downstream = (match.group(name).split(":")[0] for name in ("upstream", "downstream"))

@@ -116,6 +116,25 @@ class AffectedMapping(unittest.TestCase):
         self.assertEqual(report["pipelines"], ["pipelines/agent1/dvc.yaml", "pipelines/agent2/dvc.yaml"])
         self.assertEqual(report["images"], ["agents/agent1:image", "agents/agent2:image"])
 
+    def test_a_new_data_edge_is_read_from_dvc_not_from_the_kept_graph(self) -> None:
+        # Earlier cases kept DVC's graph under .local/affected; agent3 starting to read agent1's scores
+        # changes the stage files it was keyed by, so DVC is asked again and agent3 follows agent1.
+        self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
+        self.assertTrue(list((self.repo / ".local" / "affected").glob("dvc-dag-*.dot")))
+        stages = self.repo / "pipelines/agent3/dvc.yaml"
+        stages.write_text(
+            stages.read_text().replace(
+                "      - data/raw/customers.parquet\n", "      - data/raw/customers.parquet\n      - data/agent1/scores.parquet\n", 1
+            )
+        )
+        git(self.repo, "commit", "-qam", "agent3 reads agent1's scores")
+        try:
+            report = self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
+        finally:
+            git(self.repo, "reset", "-q", "--hard", "HEAD~1")
+        self.assertIn("pipelines/agent3/dvc.yaml", report["pipelines"])
+        self.assertIn("agents/agent3:image", report["images"])
+
     def test_the_readme_reaches_nothing(self) -> None:
         report = self.affected_by("README.md", lambda text: text + "\nTouched.\n")
         self.assertEqual(report, {"since": "HEAD~1", "tests": [], "pipelines": [], "images": []})

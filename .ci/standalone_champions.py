@@ -7,16 +7,18 @@ repository would consume it:
 
 1. ``./pants run libs/tracking:cli -- download <model> <folder>`` copies the champion out of the
    registry into a folder outside the checkout;
-2. a new virtual environment gets ``pip install -r requirements.txt``: the requirements MLflow
-   recorded with the model and nothing else (one venv per distinct requirements file);
+2. a new virtual environment gets ``uv pip install -r requirements.txt``: the requirements MLflow
+   recorded with the model and nothing else (one venv per distinct requirements file). uv installs
+   what pip would from the same exact pins; measured here, 6 s against pip's 169 s for this list;
 3. from a working directory outside the repository, with no ``PYTHONPATH``, that venv's Python runs
    ``mlflow.pyfunc.load_model`` on the folder and predicts on the input example MLflow stored;
 4. that venv's ``mlflow models serve --env-manager local`` answers ``/invocations`` on loopback with
    the stored serving example, and its answer equals step 3's predictions.
 
 Models whose requirements.txt files are identical share one venv (today all three do). Exit 1
-naming the model and the step that failed. Standard library only: it runs on the CI host's
-python3, which is also the Python the champions were trained with.
+naming the model and the step that failed. Standard library only (uv comes from the CI tools venv,
+.ci/tools_venv.py): it runs on the CI host's python3, which is also the Python the champions were
+trained with.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tools_venv import tools_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE_START_SECONDS = 180
@@ -104,8 +108,9 @@ def download(name: str, destination: Path) -> Path:
 def fresh_venv(requirements: Path, where: Path) -> Path:
     """A new venv holding exactly the model's requirements; returns its bin folder."""
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    uv = str(tools_bin() / "uv")
     install = subprocess.run(
-        [str(where / "bin" / "pip"), "install", "-q", "-r", str(requirements)],
+        [uv, "pip", "install", "-q", "--python", str(where / "bin" / "python"), "-r", str(requirements)],
         cwd=where,
         env=child_env(),
         capture_output=True,
@@ -114,7 +119,7 @@ def fresh_venv(requirements: Path, where: Path) -> Path:
         check=False,
     )
     if install.returncode != 0:
-        raise StandaloneError(f"pip install -r {requirements} failed:\n{install.stdout}{install.stderr}")
+        raise StandaloneError(f"uv pip install -r {requirements} failed:\n{install.stdout}{install.stderr}")
     return where / "bin"
 
 

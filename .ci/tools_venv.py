@@ -1,4 +1,4 @@
-"""The cached venv holding the pinned supply-chain tools (.ci/tools-requirements.txt) for CI scripts.
+"""The cached venv holding the pinned CI tools (.ci/tools-requirements.txt) for CI scripts.
 
 Keyed on the requirements file's hash, so a pin bump builds a new venv and an unchanged file costs
 nothing on the second run. Standard library only: it runs on the CI host's python3.
@@ -17,7 +17,7 @@ REQUIREMENTS = Path(__file__).with_name("tools-requirements.txt")
 
 
 def tools_bin() -> Path:
-    """The venv's bin directory, built on first use; pip-audit and cyclonedx-py live there."""
+    """The venv's bin directory, built on first use; pip-audit, cyclonedx-py and uv live there."""
     key = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:16]
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mlops-ci" / f"tools-{key}"
     marker = cache / ".complete"

@@ -15,7 +15,6 @@ import shutil
 from libs.modelfiles.bundle import IDENTITY_FILE, champion_dir, shadow_dir, write_champion
 from libs.pipeline.context import StageContext
 from libs.pipeline.registration import load_champion
-from libs.tracking import load_sklearn_model, shadow
 
 
 def export_champion(ctx: StageContext, model_name: str) -> None:
@@ -31,6 +30,8 @@ def export_champion(ctx: StageContext, model_name: str) -> None:
 
 
 def export_shadow(ctx: StageContext, model_name: str) -> None:
+    from libs.tracking import load_sklearn_model, shadow  # MLflow: only the export stage needs it
+
     directory = shadow_dir(ctx.agent)
     current = shadow(model_name)
     if current is None:

@@ -5,6 +5,10 @@ Both models are scored by the same function on the same held-out rows, so the ga
 with like; the decision, with its numbers, is written to the stage's output and to the registry.
 The output holds no run id: DVC records its md5 in the committed dvc.lock, so it must be the same
 bytes for the same inputs and registry (the version names the run, `cli show` prints it).
+
+MLflow and the registry helpers are imported by the functions that use them: every stage program
+imports this package, and MLflow's import (about 2 s) would otherwise start each validate,
+features, train and evaluate stage too.
 """
 
 from __future__ import annotations
@@ -13,27 +17,13 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import mlflow
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from libs.pipeline.context import StageContext
-from libs.tracking import (
-    GatePolicy,
-    apply_policy,
-)
-from libs.tracking import champion as champion_version
-from libs.tracking import (
-    collect_lineage,
-    gate,
-    load_sklearn_model,
-    log_data_inputs,
-    log_evaluation_metrics,
-    log_sklearn_model,
-    register_model,
-    tracked_run,
-)
 from libs.warehouse import atomic_write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -50,6 +40,9 @@ class RegistrationSpec:
 
 def load_champion(model_name: str) -> tuple[object, str] | None:
     """The registered champion and its version, or None before the first promotion."""
+    from libs.tracking import champion as champion_version
+    from libs.tracking import load_sklearn_model
+
     version = champion_version(model_name)
     if version is None:
         return None
@@ -64,6 +57,20 @@ def register_and_gate(
     score: Callable[[object], float],
     input_example: pd.DataFrame,
 ) -> None:
+    import mlflow
+
+    from libs.tracking import (
+        GatePolicy,
+        apply_policy,
+        collect_lineage,
+        gate,
+        log_data_inputs,
+        log_evaluation_metrics,
+        log_sklearn_model,
+        register_model,
+        tracked_run,
+    )
+
     policy = GatePolicy.from_params(ctx.section("gate"))
     metrics = json.loads(ctx.out("metrics.json").read_text(encoding="utf-8"))
     lineage = collect_lineage(input_paths=list(spec.input_paths), resolve=ctx.agent, params=ctx.params)

@@ -52,14 +52,16 @@ def reference(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-def drifted_rows(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    """Requests built from the generator with the drift switch on: the newest days of a drifted world."""
-    copy = tmp_path_factory.mktemp("drifted") / "repo"
-    shutil.copytree(workspace.repo, copy, symlinks=True)
-    edit_params(copy / "pipelines/data/params.yaml", "data", "drift", True)
-    env = {**workspace.env, "MLOPS_HOME": str(copy / ".local")}
-    Workspace(copy, env).dvc("repro", f"pipelines/{AGENT}/dvc.yaml:features")
-    frame = pd.read_parquet(copy / "data" / AGENT / "features.parquet")
+def drifted_rows(workspace: Workspace, reference: Path) -> list[dict[str, Any]]:
+    """Requests built from the generator with the drift switch on: the newest days of a drifted world.
+
+    The workspace's own data moves to the drifted world (after ``reference`` kept the champion's
+    features), as a team's would when new data lands: the loop's retrain then reruns only the
+    stages after the features, and the served champion is still the one trained before the drift.
+    """
+    edit_params(workspace.repo / "pipelines/data/params.yaml", "data", "drift", True)
+    workspace.dvc("repro", f"pipelines/{AGENT}/dvc.yaml:features")
+    frame = pd.read_parquet(workspace.repo / "data" / AGENT / "features.parquet")
     return [_request_row(row) for row in frame[frame["split"] == "holdout"][FEATURES].to_dict("records")]
 
 
@@ -158,7 +160,6 @@ def test_a_challenger_that_cannot_pass_the_gate_leaves_the_champion_answering(
     drifted_rows: list[dict[str, Any]],
     drifted_traffic: int,
 ) -> None:
-    edit_params(workspace.repo / "pipelines/data/params.yaml", "data", "drift", True)  # the newest data
     margin = yaml.safe_load(workspace.params(AGENT).read_text())["gate"]["margin"]
     edit_params(workspace.params(AGENT), "gate", "margin", 1e9)
     try:
