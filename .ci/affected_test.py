@@ -122,11 +122,9 @@ class AffectedMapping(unittest.TestCase):
         self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
         self.assertTrue(list((self.repo / ".local" / "affected").glob("dvc-dag-*.dot")))
         stages = self.repo / "pipelines/agent3/dvc.yaml"
-        stages.write_text(
-            stages.read_text().replace(
-                "      - data/raw/customers.parquet\n", "      - data/raw/customers.parquet\n      - data/agent1/scores.parquet\n", 1
-            )
-        )
+        first_dep = "      - data/raw/customers.parquet\n"
+        reads_scores = first_dep + "      - data/agent1/scores.parquet\n"
+        stages.write_text(stages.read_text().replace(first_dep, reads_scores, 1))
         git(self.repo, "commit", "-qam", "agent3 reads agent1's scores")
         try:
             report = self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
