@@ -110,7 +110,7 @@ def fresh_venv(requirements: Path, where: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
     uv = str(tools_bin() / "uv")
     install = subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(where / "bin" / "python"), "-r", str(requirements)],
+        [uv, "pip", "install", "-q", "-r", str(requirements), "--python", str(where / "bin" / "python")],
         cwd=where,
         env=child_env(),
         capture_output=True,
