@@ -60,6 +60,9 @@ def main() -> int:
     parser.add_argument("log", type=Path, help="the whole output of one `bash .ci/run`")
     parser.add_argument("--commit", required=True, help="the commit the run tested")
     parser.add_argument("--load", default="", help="what else ran on the machine, e.g. 'load 3-5'")
+    parser.add_argument(
+        "--cold", action="store_true", help="the run started with HOME's caches empty, as on a new CI machine"
+    )
     args = parser.parse_args()
     try:
         rows = step_times(args.log.read_text(encoding="utf-8", errors="replace"))
@@ -67,8 +70,12 @@ def main() -> int:
         print(f"error: {args.log}: {error}", file=sys.stderr)
         return 2
     notes = [
-        f"One uninterrupted `bash .ci/run` of a fresh clone of commit {args.commit}, Pants' shared cache "
-        "as an earlier run left it (the CI machine's state too).",
+        f"One uninterrupted `bash .ci/run` of a fresh clone of commit {args.commit}, "
+        + (
+            "with HOME's caches empty (Pants, PEX, pip, uv, npm), as on a new CI machine."
+            if args.cold
+            else "Pants' shared cache as an earlier run left it (the CI machine's state too)."
+        ),
         "One sample: the machine is shared, so each figure is an upper bound on an idle 2-core machine."
         + (f" During this run: {args.load}." if args.load else ""),
     ]
