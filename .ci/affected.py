@@ -95,9 +95,11 @@ def without_daemon(pants: list[str]) -> list[str]:
 
 def dag_inputs() -> list[Path]:
     """Every file `dvc dag` reads: stage files, the params they may template from, tracked data, DVC's pin."""
-    patterns = ("pipelines/**/dvc.yaml", "pipelines/**/params.yaml", "data/**/*.dvc", ".dvc/config")
+    patterns = ("pipelines/**/dvc.yaml", "pipelines/**/params.yaml", "data/**/*.dvc")
     files = {path for pattern in patterns for path in ROOT.glob(pattern) if path.is_file()}
-    return sorted(files | {ROOT / "3rdparty/python/tools.lock"})
+    # Which stage files DVC collects, its config, and its version.
+    fixed = (".dvcignore", ".dvc/config", ".dvc/config.local", "3rdparty/python/tools.lock")
+    return sorted(files | {ROOT / name for name in fixed if (ROOT / name).is_file()})
 
 
 def dag_key() -> str:

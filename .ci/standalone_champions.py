@@ -8,8 +8,10 @@ repository would consume it:
 1. ``./pants run libs/tracking:cli -- download <model> <folder>`` copies the champion out of the
    registry into a folder outside the checkout;
 2. a new virtual environment gets ``uv pip install -r requirements.txt``: the requirements MLflow
-   recorded with the model and nothing else (one venv per distinct requirements file). uv installs
-   what pip would from the same exact pins; measured here, 6 s against pip's 169 s for this list;
+   recorded with the model and nothing else (one venv per distinct requirements file). uv, not pip,
+   for time (6 s against pip's 169 s for this list, measured here); MLflow pins the direct
+   requirements only, so pip, which the docs show users, may pick other versions of their own
+   dependencies;
 3. from a working directory outside the repository, with no ``PYTHONPATH``, that venv's Python runs
    ``mlflow.pyfunc.load_model`` on the folder and predicts on the input example MLflow stored;
 4. that venv's ``mlflow models serve --env-manager local`` answers ``/invocations`` on loopback with
