@@ -85,6 +85,7 @@ def pipelines_for(programs: list[str]) -> list[str]:
     )
 
 
+DAG_HEADER = "strict digraph"  # how `dvc dag --dot` starts its answer
 _EDGE = re.compile(r'^"(?P<upstream>[^"]+)" -> "(?P<downstream>[^"]+)";$')
 
 
@@ -94,12 +95,24 @@ def without_daemon(pants: list[str]) -> list[str]:
 
 
 def dag_inputs() -> list[Path]:
-    """Every file `dvc dag` reads: stage files, the params they may template from, tracked data, DVC's pin."""
-    patterns = ("pipelines/**/dvc.yaml", "pipelines/**/params.yaml", "data/**/*.dvc")
-    files = {path for pattern in patterns for path in ROOT.glob(pattern) if path.is_file()}
-    # Which stage files DVC collects, its config, and its version.
+    """Every file `dvc dag` reads: stage files and tracked data anywhere in the tree, the YAML beside
+    each stage file (params and `vars:` files), which files DVC ignores, its config and its pin."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    paths = [ROOT / name for name in listed if name]
+    stage_dirs = {path.parent for path in paths if path.name == "dvc.yaml"}
+    files = {
+        path
+        for path in paths
+        if path.suffix == ".dvc" or (path.parent in stage_dirs and path.suffix in (".yaml", ".yml"))
+    }
     fixed = (".dvcignore", ".dvc/config", ".dvc/config.local", "3rdparty/python/tools.lock")
-    return sorted(files | {ROOT / name for name in fixed if (ROOT / name).is_file()})
+    return sorted(path for path in files | {ROOT / name for name in fixed} if path.is_file())
 
 
 def dag_key() -> str:
@@ -118,15 +131,22 @@ def dvc_dag(*, pants: list[str]) -> str:
     """
     kept = ROOT / ".local" / "affected" / f"dvc-dag-{dag_key()}.dot"
     if kept.is_file():
-        return kept.read_text(encoding="utf-8")
+        answer = kept.read_text(encoding="utf-8", errors="replace")
+        if answer.startswith(DAG_HEADER) and answer.rstrip().endswith("}"):
+            return answer
+        # Not a whole graph (emptied or edited by hand): edges read from it would be missing.
+        kept.unlink()
     command = [*without_daemon(pants), "-lerror", "run", "//:dvc", "--", "dag", "--dot"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"affected: {' '.join(command)} failed:\n{result.stderr}")
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    partial = kept.with_suffix(f".{os.getpid()}.partial")
-    partial.write_text(result.stdout, encoding="utf-8")
-    partial.replace(kept)  # whole or absent: a concurrent caller never reads half a graph
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(result.stdout, encoding="utf-8")
+        partial.replace(kept)  # whole or absent: a concurrent caller never reads half a graph
+    except OSError as error:  # keeping it only saves time; the answer stands
+        print(f"affected: DVC's graph not kept ({error})", file=sys.stderr)
     return result.stdout
 
 
@@ -194,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         "--json-file", type=Path, help="also write the JSON to this file (one Pants run for both)"
     )
     args = parser.parse_args(argv)
+    if not args.since.strip():
+        parser.error("--since needs a ref (an empty one would compare nothing and report nothing)")
     pants = [str(ROOT / "pants"), *os.environ.get("MLOPS_AFFECTED_PANTS_ARGS", "").split()]
     result = affected(args.since, pants=pants)
     if args.json_file:

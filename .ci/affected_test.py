@@ -120,7 +120,13 @@ class AffectedMapping(unittest.TestCase):
         # Earlier cases kept DVC's graph under .local/affected; agent3 starting to read agent1's scores
         # changes the stage files it was keyed by, so DVC is asked again and agent3 follows agent1.
         self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
-        self.assertTrue(list((self.repo / ".local" / "affected").glob("dvc-dag-*.dot")))
+        kept = list((self.repo / ".local" / "affected").glob("dvc-dag-*.dot"))
+        self.assertTrue(kept)
+        # A kept graph emptied on disk is asked of DVC again, not read as "no edges".
+        for path in kept:
+            path.write_text("")
+        report = self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
+        self.assertIn("pipelines/agent2/dvc.yaml", report["pipelines"])
         stages = self.repo / "pipelines/agent3/dvc.yaml"
         first_dep = "      - data/raw/customers.parquet\n"
         reads_scores = first_dep + "      - data/agent1/scores.parquet\n"
@@ -132,6 +138,22 @@ class AffectedMapping(unittest.TestCase):
             git(self.repo, "reset", "-q", "--hard", "HEAD~1")
         self.assertIn("pipelines/agent3/dvc.yaml", report["pipelines"])
         self.assertIn("agents/agent3:image", report["images"])
+
+    def test_a_stage_file_outside_pipelines_is_in_the_kept_graphs_key(self) -> None:
+        self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")  # keeps a graph
+        extra = self.repo / "extra" / "dvc.yaml"
+        extra.parent.mkdir()
+        extra.write_text(
+            "stages:\n  report:\n    wdir: ..\n    cmd: cat data/agent1/scores.parquet > /dev/null\n"
+            "    deps:\n      - data/agent1/scores.parquet\n"
+        )
+        git(self.repo, "add", "extra/dvc.yaml")
+        git(self.repo, "commit", "-qm", "a stage outside pipelines/ reads agent1's scores")
+        try:
+            report = self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
+        finally:
+            git(self.repo, "reset", "-q", "--hard", "HEAD~1")
+        self.assertIn("extra/dvc.yaml", report["pipelines"])
 
     def test_the_readme_reaches_nothing(self) -> None:
         report = self.affected_by("README.md", lambda text: text + "\nTouched.\n")
