@@ -6,13 +6,15 @@ that cost the answers 28% of their throughput and 23% of their p99 (bench/servin
 Here the worker only pickles each gathered batch of requests (tens of microseconds a request) and
 hands it to a child that holds its own copy of the shadow (loaded, checked and hot-reloaded from the
 same bundle folder; the worker keeps its own to know whether there is a shadow), scores it with
-``libs.serving.shadow_scoring`` and writes the shadow's log itself. The child runs at nice 19, so
-on a busy machine the kernel gives the answers the CPU first; while the child lags, the worker's
-bounded queue fills and the overflow is counted as dropped, which is what a shadow that is slower
-than the traffic should cost.
+``libs.serving.shadow_scoring`` and writes the shadow's log itself. The child runs in the kernel's
+idle scheduling class (SCHED_IDLE, and nice 19 where that is refused) with one OpenMP and BLAS
+thread, so on a busy machine the kernel gives the answers the CPU first; while the child lags, the
+worker's bounded queue fills and the overflow is counted as dropped, which is what a shadow that is
+slower than the traffic should cost. Requests cross as plain values (``ShadowRequest.__reduce__``):
+the pickling is the one part of the shadow's work left under the worker's interpreter lock.
 
 The child is spawned, not forked (a server process runs threads), at start when a shadow is loaded
-and on first use otherwise, from a short-lived thread at nice 19 so that it starts at that priority
+and on first use otherwise, from a short-lived thread at that priority so that it starts there
 (its imports and the shadow's load included); a service with no shadow never starts one. It ignores
 the stop signal a server's process group gets and exits when the worker shuts it down or is gone
 (``libs.predictionlog.child_writer.serve_parent``); ``close`` waits a bounded time, then kills it.
@@ -37,6 +39,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+from threadpoolctl import threadpool_limits
 
 from libs.modelfiles.bundle import Champion
 from libs.predictionlog.child_writer import serve_parent
@@ -84,7 +88,7 @@ class Unavailable(Exception):
 
 
 class ShadowChild:
-    """``ShadowScoring`` in one spawned child process at nice 19, started on demand."""
+    """``ShadowScoring`` in one spawned child process at the lowest priority, started on demand."""
 
     def __init__(self, source: ShadowSource) -> None:
         self.agent = source.agent
@@ -118,7 +122,7 @@ class ShadowChild:
             initargs=(os.getpid(), self._source),
         )
         # The first submit spawns the process, from the submitting thread; on Linux a process starts
-        # at its creating thread's nice value, so a throwaway thread at nice 19 makes that submit.
+        # at its creating thread's priority, so a throwaway thread at the lowest makes that submit.
         spawner = threading.Thread(target=_submit_niced, args=(pool,), name=f"shadow-{self.agent}-spawn")
         spawner.start()
         spawner.join()
@@ -189,9 +193,18 @@ def _picklable(source: ShadowSource) -> bool:
     return True
 
 
+def _lowest_priority(thread_id: int) -> None:
+    """Makes a thread (0: the calling one) the kernel's last choice: SCHED_IDLE where the kernel has
+    it, which runs only on a core nothing else wants, and nice 19 in any case; threads and processes
+    it starts inherit both. Neither needs privilege, and a failure only leaves the default."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, thread_id, CHILD_NICENESS)
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(thread_id, os.SCHED_IDLE, os.sched_param(0))
+
+
 def _submit_niced(pool: ProcessPoolExecutor) -> None:
-    with contextlib.suppress(OSError):  # raising a thread's own niceness needs no privilege
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHILD_NICENESS)
+    _lowest_priority(threading.get_native_id())
     with contextlib.suppress(Exception):  # a failed start shows on the first real call
         pool.submit(_loaded)
 
@@ -205,8 +218,7 @@ _log_dropped_reported = 0
 def _start(parent: int, source: ShadowSource) -> None:
     global _scoring
     serve_parent(parent)
-    with contextlib.suppress(OSError):  # already at nice 19 when spawned as above; this makes sure
-        os.setpriority(os.PRIO_PROCESS, 0, CHILD_NICENESS)
+    _lowest_priority(0)  # already there when spawned as above; this makes sure
     # No watcher thread: each batch first looks at the bundle (one stat), so the child scores with
     # the bundle as it is when the batch arrives, never a stale one the worker has already replaced.
     live = LiveChampion(source.directory, check=source.check, interval_s=0, role="shadow", optional=True)
@@ -231,7 +243,11 @@ def _score(batch: list[ShadowRequest]) -> Scored:
         _scoring.live.reload_if_changed()
     except Exception:  # a bundle that cannot be read: the scorer finds no shadow and counts the rows
         log.warning("shadow %s: bundle not reloaded", _scoring.agent, exc_info=True)
-    _scoring.score(batch)
+    # One OpenMP and BLAS thread: the worker's share of the cores (libs.serving.threads) is sized
+    # for the answers, and a background scorer's parallel regions would only contend with them.
+    # Set per batch: the libraries load with the shadow, after the child starts.
+    with threadpool_limits(limits=1):
+        _scoring.score(batch)
     log_dropped, _log_dropped_reported = (
         _scoring.logger.dropped - _log_dropped_reported,
         _scoring.logger.dropped,

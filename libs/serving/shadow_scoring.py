@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from libs.modelfiles.bundle import Champion
 from libs.predictionlog.logger import PredictionLogger
 from libs.serving.reload import LiveChampion, NoChampion
@@ -42,6 +44,60 @@ class ShadowRequest:
     champion_version: str
     predict: Callable[[Any, Sequence[Any]], Any]
     answered_at: datetime  # the shadow's records carry the time the champion answered, as its own do
+
+    def __reduce__(self) -> tuple[Callable[..., ShadowRequest], tuple[Any, ...]]:
+        """Crosses to the shadow's process as plain values, not pydantic objects and dicts.
+
+        The worker pickles every request it hands the shadow, under the interpreter lock its answers
+        are made under: 28 of agent2's validated rows with their logged fields took 72 us a request
+        as objects, 42 us as tuples of values (packing included), and half the bytes."""
+        return _unpacked, (
+            _packed_rows(self.rows),
+            _packed_records(self.logged),
+            [float(value) for value in self.champion_outputs],
+            self.champion_version,
+            self.predict,
+            self.answered_at,
+        )
+
+
+def _packed_rows(rows: Sequence[Any]) -> tuple[type[BaseModel] | None, tuple[str, ...], list[Any]]:
+    """Rows of one pydantic model as (model, field names, value tuples); anything else as it is."""
+    kinds = {type(row) for row in rows}
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind is None or not issubclass(kind, BaseModel):
+        return None, (), list(rows)
+    names = tuple(kind.model_fields)
+    if any(tuple(row.__dict__) != names for row in rows):  # a model whose instances hold more
+        return None, (), list(rows)
+    return kind, names, [tuple(row.__dict__.values()) for row in rows]
+
+
+def _packed_records(records: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...] | None, list[Any]]:
+    """Records with the same keys as (keys, value tuples); anything else as it is."""
+    keys = tuple(records[0]) if records else ()
+    if all(tuple(record) == keys for record in records):
+        return keys, [tuple(record.values()) for record in records]
+    return None, [dict(record) for record in records]
+
+
+def _unpacked(
+    rows: tuple[type[BaseModel] | None, tuple[str, ...], list[Any]],
+    logged: tuple[tuple[str, ...] | None, list[Any]],
+    *rest: Any,
+) -> ShadowRequest:
+    kind, names, values = rows
+    keys, records = logged
+    return ShadowRequest(
+        # The rows were validated when the request was answered: rebuilt without validating again.
+        (
+            values
+            if kind is None
+            else [kind.model_construct(**dict(zip(names, row, strict=True))) for row in values]
+        ),
+        records if keys is None else [dict(zip(keys, record, strict=True)) for record in records],
+        *rest,
+    )
 
 
 class ShadowScoring:

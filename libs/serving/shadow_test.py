@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +20,7 @@ from libs.modelfiles.bundle import Champion, read_champion_bundle, write_champio
 from libs.monitoring.prediction_reader import read_predictions
 from libs.serving.reload import LiveChampion
 from libs.serving.shadow import ShadowScorer, shadow_log_name
+from libs.serving.shadow_scoring import ShadowRequest
 
 T = TypeVar("T")
 
@@ -41,9 +44,16 @@ _TEST_PROCESS = "SHADOW_TEST_PROCESS"
 
 
 def _predict_elsewhere(model: Any, rows: Sequence[list[float]]) -> Any:
-    """Refuses to predict in the test's own process, or at any priority but the lowest."""
+    """Refuses to predict in the test's own process, or at any priority but the lowest, or with more
+    than one OpenMP or BLAS thread."""
+    from threadpoolctl import threadpool_info
+
     if os.getpid() == int(os.environ[_TEST_PROCESS]) or os.nice(0) != 19:
         raise RuntimeError("the shadow scored in the service's process, or not at the lowest priority")
+    if os.sched_getscheduler(0) != os.SCHED_IDLE:
+        raise RuntimeError("the shadow scored outside the idle scheduling class")
+    if any(pool["num_threads"] != 1 for pool in threadpool_info()):
+        raise RuntimeError(f"the shadow scored with native thread pools: {threadpool_info()}")
     return _predict(model, rows)
 
 
@@ -316,3 +326,25 @@ def test_the_child_scores_with_the_bundle_as_it_is_when_each_batch_arrives(
     logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
     assert list(logged["model_version"]) == ["2"] * 4 + ["3"] * 4
     assert list(logged["output"])[4:] == pytest.approx(list(_predict(replaced.model, ROWS)))
+
+
+def test_a_request_crosses_to_the_shadows_process_as_values_and_arrives_unchanged() -> None:
+    from libs.messages import DemandFeatures
+
+    rows = [
+        DemandFeatures(store_id=1, product_id=2, day_of_week=3, month=5, promo_share=0.25, lag_1=float(index))
+        for index in range(28)
+    ]
+    logged = [row.model_dump() for row in rows]
+    answered_at = datetime.now(UTC)
+    request = ShadowRequest(rows, logged, [np.float64(1.5)] * 28, "7", _predict, answered_at)
+    crossed = pickle.loads(pickle.dumps(request))  # noqa: S301  bytes this test just made
+    assert crossed == ShadowRequest(rows, logged, [1.5] * 28, "7", _predict, answered_at)
+    assert all(type(row) is DemandFeatures for row in crossed.rows)
+    assert len(pickle.dumps(request)) < 0.75 * len(pickle.dumps((rows, logged)))  # values, not objects
+
+    # Anything else crosses as it is: plain rows, records with differing keys, mixed row types.
+    mixed = ShadowRequest(
+        [ROWS[0], rows[0]], [{"a": 1.0}, {"b": 2.0}], [1.0, 2.0], "7", _predict, answered_at
+    )
+    assert pickle.loads(pickle.dumps(mixed)) == mixed  # noqa: S301  bytes this test just made
