@@ -1,11 +1,14 @@
 """Running a BentoML service for real in tests: a `bentoml serve` subprocess on a free loopback port.
 
 Shared by every service's tests so each checks its own API, not process plumbing. The server runs
-in its own process group, and stopping it stops BentoML's workers too.
+in its own process group, and stopping it stops BentoML's workers too. It also stops when the test
+process dies without stopping it (Pants kills a test run it abandons, a developer presses Ctrl-C
+twice): a server left behind holds its port and a core until someone finds it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import pickle  # to prove the servers never unpickle what they are sent
@@ -230,6 +233,7 @@ def serve(
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_stop_with_parent,  # one prctl call: safe in a child of a threaded parent
             cwd=cwd,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
@@ -244,6 +248,19 @@ def serve(
     finally:
         stop(process)
         shutil.rmtree(home, ignore_errors=True)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _stop_with_parent() -> None:
+    """Runs in the server's process before it starts: SIGTERM (BentoML's graceful stop, which ends its
+    workers) when the thread that started it ends, so a server is never outlived by its test.
+
+    The kernel ties this to the starting thread, not process: start servers from the test's own
+    thread, or from one that outlives them. Linux only; elsewhere the server keeps today's behaviour."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
