@@ -6,16 +6,18 @@ that cost the answers 28% of their throughput and 23% of their p99 (bench/servin
 Here the worker only pickles each gathered batch of requests (tens of microseconds a request) and
 hands it to a child that holds its own copy of the shadow (loaded, checked and hot-reloaded from the
 same bundle folder; the worker keeps its own to know whether there is a shadow), scores it with
-``libs.serving.shadow_scoring`` and writes the shadow's log itself. The child runs in the kernel's
-idle scheduling class (SCHED_IDLE, and nice 19 where that is refused) with one OpenMP and BLAS
-thread, so on a busy machine the kernel gives the answers the CPU first; while the child lags, the
-worker's bounded queue fills and the overflow is counted as dropped, which is what a shadow that is
-slower than the traffic should cost. Requests cross as plain values (``ShadowRequest.__reduce__``):
-the pickling is the one part of the shadow's work left under the worker's interpreter lock.
+``libs.serving.shadow_scoring`` and writes the shadow's log itself. The child runs at nice 19 and,
+where the kernel has it, in the idle scheduling class (SCHED_IDLE), and predicts on one OpenMP and
+BLAS thread, so on a busy machine the kernel gives the answers the CPU first; while the child lags,
+the worker's bounded queue fills and the overflow is counted as dropped, which is what a shadow that
+is slower than the traffic should cost. Requests cross as plain values (``ShadowRequest.__reduce__``),
+pickled by the worker's shadow thread: the one part of the shadow's work left under the worker's
+interpreter lock. The worker's side of the hand-off keeps the worker's priority: only the child is
+lowered.
 
 The child is spawned, not forked (a server process runs threads), at start when a shadow is loaded
-and on first use otherwise, from a short-lived thread at that priority so that it starts there
-(its imports and the shadow's load included); a service with no shadow never starts one. It ignores
+and on first use otherwise, and lowers its own priority first thing; a service with no shadow never
+starts one. A batch that cannot be pickled, or rebuilt in the child, costs only its own rows. It ignores
 the stop signal a server's process group gets and exits when the worker shuts it down or is gone
 (``libs.predictionlog.child_writer.serve_parent``); ``close`` waits a bounded time, then kills it.
 A child that dies is replaced, up to ``MAX_STARTS`` times; the rows it had scored but not yet
@@ -40,7 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from threadpoolctl import threadpool_limits
+# scikit-learn's own dependency: locked in every agent resolve, not a top-level requirement, so not inferred
+from threadpoolctl import threadpool_limits  # pants: no-infer-dep
 
 from libs.modelfiles.bundle import Champion
 from libs.predictionlog.child_writer import serve_parent
@@ -97,6 +100,7 @@ class ShadowChild:
         self._starts = 0
         self._scored = 0  # rows the current child scored...
         self._accounted = 0  # ...and of them, written or dropped by its log
+        self._written = 0  # rows its log has written in all
         self._log_dropped = 0
         self.usable = _picklable(source)
         if not self.usable:
@@ -121,27 +125,40 @@ class ShadowChild:
             initializer=_start,
             initargs=(os.getpid(), self._source),
         )
-        # The first submit spawns the process, from the submitting thread; on Linux a process starts
-        # at its creating thread's priority, so a throwaway thread at the lowest makes that submit.
-        spawner = threading.Thread(target=_submit_niced, args=(pool,), name=f"shadow-{self.agent}-spawn")
-        spawner.start()
-        spawner.join()
+        # The first submit spawns the process and starts the executor's two threads in this worker
+        # (the one that pickles calls, the one that unpickles results). Those run under the lock the
+        # answers are made under, so they keep this thread's priority: an idle-class thread holding
+        # that lock while the kernel runs everything else would stall every answer. The child
+        # lowers its own priority as it starts (``_start``).
+        with contextlib.suppress(Exception):  # a failed start shows on the first real call
+            pool.submit(_loaded)
         self._pool = pool
-        self._scored = self._accounted = self._log_dropped = 0
+        self._scored = self._accounted = self._log_dropped = self._written = 0
         return True
 
     def score(self, batch: Sequence[ShadowRequest]) -> Scored:
         """Waits for the child to score ``batch``; raises ``Unavailable`` when it cannot."""
         if not self.start():
             raise Unavailable("no child process")
+        rows = sum(len(item.rows) for item in batch)
         try:
-            outcome = self._call(_score, list(batch), timeout_s=None)
+            # Pickled here, not by the executor: a batch that cannot cross costs its own rows,
+            # never the child (the executor reports a pickling error as a broken pool).
+            payload = pickle.dumps(list(batch), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:
+            log.warning(
+                "shadow %s: %d rows cannot reach the child: %s", self.agent, rows, type(error).__name__
+            )
+            return Scored({"error": rows}, scored=0, calls=0, log_dropped=0, written=self._written)
+        try:
+            outcome = self._call(_score, payload, rows, timeout_s=None)
         except Unavailable as error:
             unwritten = max(self._scored - self._accounted, 0)
-            self._scored = self._accounted = self._log_dropped = 0
+            self._scored = self._accounted = self._log_dropped = self._written = 0
             raise Unavailable(str(error), unwritten) from error
         self._scored += outcome.scored
         self._log_dropped += outcome.log_dropped
+        self._written = outcome.written
         self._accounted = outcome.written + self._log_dropped
         return outcome
 
@@ -193,20 +210,21 @@ def _picklable(source: ShadowSource) -> bool:
     return True
 
 
-def _lowest_priority(thread_id: int) -> None:
-    """Makes a thread (0: the calling one) the kernel's last choice: SCHED_IDLE where the kernel has
-    it, which runs only on a core nothing else wants, and nice 19 in any case; threads and processes
-    it starts inherit both. Neither needs privilege, and a failure only leaves the default."""
+def _lowest_priority() -> None:
+    """Makes the calling thread the kernel's last choice: nice 19, and SCHED_IDLE where the kernel
+    has it (it runs only on a core nothing else wants); threads it starts later inherit both.
+    Neither needs privilege, and a failure only leaves the default."""
     with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, thread_id, CHILD_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHILD_NICENESS)
     with contextlib.suppress(OSError, AttributeError):
-        os.sched_setscheduler(thread_id, os.SCHED_IDLE, os.sched_param(0))
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
-def _submit_niced(pool: ProcessPoolExecutor) -> None:
-    _lowest_priority(threading.get_native_id())
-    with contextlib.suppress(Exception):  # a failed start shows on the first real call
-        pool.submit(_loaded)
+def _one_native_thread() -> None:
+    """One OpenMP and BLAS thread for the calling thread, where predictions run: the worker's share of
+    the cores (libs.serving.threads) is sized for the answers, and a background scorer's parallel
+    regions would only contend with them. Again after a reload: a new shadow may load libraries."""
+    threadpool_limits(limits=1)
 
 
 # In the child: one scorer, built by the initializer from the worker's ShadowSource.
@@ -217,13 +235,14 @@ _log_dropped_reported = 0
 
 def _start(parent: int, source: ShadowSource) -> None:
     global _scoring
+    _lowest_priority()  # first: the threads started below inherit it
     serve_parent(parent)
-    _lowest_priority(0)  # already there when spawned as above; this makes sure
     # No watcher thread: each batch first looks at the bundle (one stat), so the child scores with
     # the bundle as it is when the batch arrives, never a stale one the worker has already replaced.
     live = LiveChampion(source.directory, check=source.check, interval_s=0, role="shadow", optional=True)
     logger = PredictionLogger(shadow_log_name(source.agent), source.log_directory)
     _scoring = ShadowScoring(source.agent, live, logger, _count_drop)
+    _one_native_thread()
 
 
 def _count_drop(reason: str, rows: int) -> None:
@@ -234,19 +253,23 @@ def _loaded() -> bool:
     return _scoring is not None
 
 
-def _score(batch: list[ShadowRequest]) -> Scored:
+def _score(payload: bytes, rows: int) -> Scored:
     global _log_dropped_reported
     assert _scoring is not None
     scored, calls = _scoring.scored, _scoring.calls
     _dropped.clear()
     try:
-        _scoring.live.reload_if_changed()
+        if _scoring.live.reload_if_changed():
+            _one_native_thread()
     except Exception:  # a bundle that cannot be read: the scorer finds no shadow and counts the rows
         log.warning("shadow %s: bundle not reloaded", _scoring.agent, exc_info=True)
-    # One OpenMP and BLAS thread: the worker's share of the cores (libs.serving.threads) is sized
-    # for the answers, and a background scorer's parallel regions would only contend with them.
-    # Set per batch: the libraries load with the shadow, after the child starts.
-    with threadpool_limits(limits=1):
+    try:
+        batch: list[ShadowRequest] = pickle.loads(payload)  # noqa: S301  the worker's own batch
+    except Exception as error:  # a batch the child cannot rebuild costs its own rows
+        log.warning("shadow %s: %d rows not rebuilt: %s", _scoring.agent, rows, type(error).__name__)
+        _dropped["error"] += rows
+        batch = []
+    if batch:
         _scoring.score(batch)
     log_dropped, _log_dropped_reported = (
         _scoring.logger.dropped - _log_dropped_reported,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
+from pydantic import BaseModel, ConfigDict
 from sklearn.linear_model import LinearRegression
 
 from libs.modelfiles.bundle import Champion, read_champion_bundle, write_champion
@@ -46,7 +47,8 @@ _TEST_PROCESS = "SHADOW_TEST_PROCESS"
 def _predict_elsewhere(model: Any, rows: Sequence[list[float]]) -> Any:
     """Refuses to predict in the test's own process, or at any priority but the lowest, or with more
     than one OpenMP or BLAS thread."""
-    from threadpoolctl import threadpool_info
+    # scikit-learn's own dependency: not a requirement of the resolve, so not inferred.
+    from threadpoolctl import threadpool_info  # pants: no-infer-dep
 
     if os.getpid() == int(os.environ[_TEST_PROCESS]) or os.nice(0) != 19:
         raise RuntimeError("the shadow scored in the service's process, or not at the lowest priority")
@@ -234,6 +236,21 @@ def test_a_failing_shadow_in_the_child_is_counted_in_the_service(tmp_path: Path,
     assert scorer.dropped == {"queue_full": 0, "error": 4} and scorer.scored == 0
 
 
+def test_a_request_that_cannot_cross_to_the_child_costs_its_own_rows_and_the_child_lives_on(
+    tmp_path: Path, champion: Champion
+) -> None:
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path, separate_process=True, gather_s=0.0)
+    scorer.submit([[0.0, threading.Lock()]], [{"a": 0.0}], [0.0], champion, _predict)  # a lock: no pickle
+    assert scorer.flush()
+    assert scorer.dropped == {"queue_full": 0, "error": 1}
+    first = _child_pids(scorer)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush()
+    assert _child_pids(scorer) == first and scorer.scored == 4 and scorer.dropped["error"] == 1
+    scorer.close()
+
+
 def wait_for(condition: Callable[[], T | None], timeout_s: float = 30, what: str = "condition") -> T:
     deadline = time.monotonic() + timeout_s
     while (value := condition()) is None:
@@ -341,10 +358,21 @@ def test_a_request_crosses_to_the_shadows_process_as_values_and_arrives_unchange
     crossed = pickle.loads(pickle.dumps(request))  # noqa: S301  bytes this test just made
     assert crossed == ShadowRequest(rows, logged, [1.5] * 28, "7", _predict, answered_at)
     assert all(type(row) is DemandFeatures for row in crossed.rows)
+    assert [row.model_fields_set for row in crossed.rows] == [row.model_fields_set for row in rows]
     assert len(pickle.dumps(request)) < 0.75 * len(pickle.dumps((rows, logged)))  # values, not objects
 
-    # Anything else crosses as it is: plain rows, records with differing keys, mixed row types.
+    # Anything else crosses as it is: plain rows, records with differing keys, mixed row types, and
+    # models whose instances hold more than their fields' values (extra fields here).
     mixed = ShadowRequest(
         [ROWS[0], rows[0]], [{"a": 1.0}, {"b": 2.0}], [1.0, 2.0], "7", _predict, answered_at
     )
     assert pickle.loads(pickle.dumps(mixed)) == mixed  # noqa: S301  bytes this test just made
+    roomy = [_Roomy.model_validate({"a": 1.0, "note": "kept"})]
+    request = ShadowRequest(roomy, [{"a": 1.0}], [1.0], "7", _predict, answered_at)
+    crossed = pickle.loads(pickle.dumps(request))  # noqa: S301  bytes this test just made
+    assert crossed.rows == roomy and crossed.rows[0].model_extra == {"note": "kept"}
+
+
+class _Roomy(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    a: float
