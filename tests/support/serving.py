@@ -251,6 +251,9 @@ def serve(
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# Looked up here, in the test process: between fork and exec the child may only make the call
+# (the dynamic loader's lock could be held by another thread at the fork).
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 def _stop_with_parent() -> None:
@@ -258,9 +261,9 @@ def _stop_with_parent() -> None:
     workers) when the thread that started it ends, so a server is never outlived by its test.
 
     The kernel ties this to the starting thread, not process: start servers from the test's own
-    thread, or from one that outlives them. Linux only; elsewhere the server keeps today's behaviour."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    thread, or from one that outlives them. Linux only: elsewhere a server outlives a killed test."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
