@@ -17,9 +17,10 @@ lowered.
 
 The child is spawned, not forked (a server process runs threads), at start when a shadow is loaded
 and on first use otherwise, and lowers its own priority first thing; a service with no shadow never
-starts one. A batch that cannot be pickled, or rebuilt in the child, costs only its own rows. It ignores
-the stop signal a server's process group gets and exits when the worker shuts it down or is gone
-(``libs.predictionlog.child_writer.serve_parent``); ``close`` waits a bounded time, then kills it.
+starts one. A request that cannot be pickled costs only its own rows, a batch the child cannot
+rebuild only that batch's. The child ignores the stop signal a server's process group gets and
+exits when the worker shuts it down or is gone (``libs.predictionlog.child_writer.serve_parent``);
+``close`` waits a bounded time, then kills it.
 A child that dies is replaced, up to ``MAX_STARTS`` times; the rows it had scored but not yet
 written are counted as dropped (``score`` raises ``Unavailable`` saying how many). After that, or
 if the shadow's check cannot cross to a child, ``usable`` is False and the caller scores in its own
@@ -140,16 +141,11 @@ class ShadowChild:
         """Waits for the child to score ``batch``; raises ``Unavailable`` when it cannot."""
         if not self.start():
             raise Unavailable("no child process")
-        rows = sum(len(item.rows) for item in batch)
-        try:
-            # Pickled here, not by the executor: a batch that cannot cross costs its own rows,
-            # never the child (the executor reports a pickling error as a broken pool).
-            payload = pickle.dumps(list(batch), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as error:
-            log.warning(
-                "shadow %s: %d rows cannot reach the child: %s", self.agent, rows, type(error).__name__
-            )
-            return Scored({"error": rows}, scored=0, calls=0, log_dropped=0, written=self._written)
+        # Pickled here, not by the executor: a request that cannot cross costs its own rows, never
+        # the child (the executor reports a pickling error as a broken pool) nor the batch.
+        payload, rows, lost = self._pickled(batch)
+        if payload is None:
+            return Scored({"error": lost}, scored=0, calls=0, log_dropped=0, written=self._written)
         try:
             outcome = self._call(_score, payload, rows, timeout_s=None)
         except Unavailable as error:
@@ -160,7 +156,22 @@ class ShadowChild:
         self._log_dropped += outcome.log_dropped
         self._written = outcome.written
         self._accounted = outcome.written + self._log_dropped
+        if lost:
+            outcome.dropped["error"] = outcome.dropped.get("error", 0) + lost
         return outcome
+
+    def _pickled(self, batch: Sequence[ShadowRequest]) -> tuple[bytes | None, int, int]:
+        """(the picklable requests of ``batch``, pickled, or None if there are none; their rows; the
+        rows of those that are not)."""
+        try:
+            return pickle.dumps(list(batch), protocol=pickle.HIGHEST_PROTOCOL), _rows(batch), 0
+        except Exception:  # find the request (or requests) at fault; the rest still cross
+            crossing = [item for item in batch if _picklable(item)]
+        lost = _rows(batch) - _rows(crossing)
+        log.warning("shadow %s: %d rows cannot reach the child (not picklable)", self.agent, lost)
+        if not crossing:
+            return None, 0, lost
+        return pickle.dumps(crossing, protocol=pickle.HIGHEST_PROTOCOL), _rows(crossing), lost
 
     def flush(self, timeout_s: float) -> bool:
         """True once the child has written every shadow record it was handed (at once if none runs)."""
@@ -202,12 +213,16 @@ class ShadowChild:
             raise Unavailable(str(error)) from error
 
 
-def _picklable(source: ShadowSource) -> bool:
+def _picklable(value: object) -> bool:
     try:
-        pickle.dumps(source)
+        pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
         return False
     return True
+
+
+def _rows(batch: Sequence[ShadowRequest]) -> int:
+    return sum(len(item.rows) for item in batch)
 
 
 def _lowest_priority() -> None:

@@ -240,14 +240,16 @@ def test_a_request_that_cannot_cross_to_the_child_costs_its_own_rows_and_the_chi
     tmp_path: Path, champion: Champion
 ) -> None:
     _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
-    scorer = _scorer(tmp_path, separate_process=True, gather_s=0.0)
-    scorer.submit([[0.0, threading.Lock()]], [{"a": 0.0}], [0.0], champion, _predict)  # a lock: no pickle
-    assert scorer.flush()
-    assert scorer.dropped == {"queue_full": 0, "error": 1}
+    scorer = _scorer(tmp_path, separate_process=True, gather_s=0.5)  # both requests in one batch
+    assert scorer.flush()  # the child is up before the batch gathers
     first = _child_pids(scorer)
+    scorer.submit([[0.0, threading.Lock()]], [{"a": 0.0}], [0.0], champion, _predict)  # a lock: no pickle
     scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
     assert scorer.flush()
-    assert _child_pids(scorer) == first and scorer.scored == 4 and scorer.dropped["error"] == 1
+    assert scorer.dropped == {"queue_full": 0, "error": 1} and scorer.scored == 4 and scorer.calls == 1
+    scorer.submit([[0.0, threading.Lock()]], [{"a": 0.0}], [0.0], champion, _predict)  # alone this time
+    assert scorer.flush()
+    assert scorer.dropped["error"] == 2 and _child_pids(scorer) == first
     scorer.close()
 
 
