@@ -17,12 +17,15 @@ Standard library only: it runs before anything is installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -86,6 +89,10 @@ def pipelines_for(programs: list[str]) -> list[str]:
 
 
 DAG_HEADER = "strict digraph"  # how `dvc dag --dot` starts its answer
+# Graphs kept under .local/affected: one per recent state of the pipelines' files (branches a
+# developer switches between), the least recently used deleted beyond this.
+KEPT_GRAPHS = 16
+STALE_PARTIAL_S = 3600  # a partial file this old was left by a run that was killed while writing
 _EDGE = re.compile(r'^"(?P<upstream>[^"]+)" -> "(?P<downstream>[^"]+)";$')
 
 
@@ -133,6 +140,8 @@ def dvc_dag(*, pants: list[str]) -> str:
     if kept.is_file():
         answer = kept.read_text(encoding="utf-8", errors="replace")
         if answer.startswith(DAG_HEADER) and answer.rstrip().endswith("}"):
+            with contextlib.suppress(OSError):
+                os.utime(kept)  # recently used: the last to be pruned
             return answer
         # Not a whole graph (emptied or edited by hand): edges read from it would be missing.
         kept.unlink()
@@ -145,9 +154,32 @@ def dvc_dag(*, pants: list[str]) -> str:
         partial = kept.with_suffix(f".{os.getpid()}.partial")
         partial.write_text(result.stdout, encoding="utf-8")
         partial.replace(kept)  # whole or absent: a concurrent caller never reads half a graph
+        prune_kept_graphs(kept.parent)
     except OSError as error:  # keeping it only saves time; the answer stands
         print(f"affected: DVC's graph not kept ({error})", file=sys.stderr)
     return result.stdout
+
+
+def prune_kept_graphs(folder: Path, keep: int = KEPT_GRAPHS, now: float | None = None) -> None:
+    """Deletes all but the ``keep`` most recently used graphs, and partial files killed runs left:
+    without this the folder grows by one graph for every state of the pipelines ever asked about."""
+    now = time.time() if now is None else now
+    graphs = sorted(_modified(folder.glob("dvc-dag-*.dot")), reverse=True)
+    partials = [
+        (at, path) for at, path in _modified(folder.glob("dvc-dag-*.partial")) if now - at > STALE_PARTIAL_S
+    ]
+    for _, path in graphs[keep:] + partials:
+        with contextlib.suppress(OSError):  # another run pruned it first
+            path.unlink()
+
+
+def _modified(paths: Iterable[Path]) -> list[tuple[float, Path]]:
+    """(modification time, path) of each path still there: another run may be pruning beside this one."""
+    found = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            found.append((path.stat().st_mtime, path))
+    return found
 
 
 def pipeline_edges(*, pants: list[str]) -> set[tuple[str, str]]:

@@ -6,10 +6,12 @@ committed there and `.ci/affected.py --since HEAD~1` must report exactly what it
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 from collections.abc import Callable
@@ -154,6 +156,27 @@ class AffectedMapping(unittest.TestCase):
         finally:
             git(self.repo, "reset", "-q", "--hard", "HEAD~1")
         self.assertIn("extra/dvc.yaml", report["pipelines"])
+
+    def test_kept_graphs_are_pruned_to_the_most_recently_used(self) -> None:
+        spec = importlib.util.spec_from_file_location("ci_affected", SOURCE / ".ci" / "affected.py")
+        assert spec and spec.loader
+        affected = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = affected  # its dataclasses look their module up while being made
+        spec.loader.exec_module(affected)
+        folder = Path(self.scratch) / "kept"
+        folder.mkdir()
+        now = 1_000_000.0
+        for age in range(20):  # dvc-dag-00 is the newest
+            graph = folder / f"dvc-dag-{age:02}.dot"
+            graph.write_text("strict digraph {}\n")
+            os.utime(graph, (now - age, now - age))
+        fresh, stale = folder / "dvc-dag-a.1.partial", folder / "dvc-dag-b.2.partial"
+        for path, age in ((fresh, 60), (stale, 2 * affected.STALE_PARTIAL_S)):
+            path.write_text("strict")
+            os.utime(path, (now - age, now - age))
+        affected.prune_kept_graphs(folder, keep=16, now=now)
+        left = sorted(path.name for path in folder.iterdir())
+        self.assertEqual(left, [*(f"dvc-dag-{age:02}.dot" for age in range(16)), fresh.name])
 
     def test_the_readme_reaches_nothing(self) -> None:
         report = self.affected_by("README.md", lambda text: text + "\nTouched.\n")
