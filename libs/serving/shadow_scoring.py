@@ -49,8 +49,10 @@ class ShadowRequest:
         """Crosses to the shadow's process as plain values, not pydantic objects and dicts.
 
         The worker pickles every request it hands the shadow, under the interpreter lock its answers
-        are made under; as tuples of values, agent2's 28-row requests pickle in a little over half
-        the time their objects take, packing included, and in half the bytes."""
+        are made under. As tuples of values, with the checks that keep the rebuilt rows faithful,
+        agent2's 28-row requests pickle in about the time their objects take (3.6 against 3.9 ms
+        for 64 requests here) and in 60% of the bytes, which the child reads back without
+        unpickling 28 pydantic objects a request."""
         return _unpacked, (
             _packed_rows(self.rows),
             _packed_records(self.logged),
