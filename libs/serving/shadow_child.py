@@ -101,7 +101,6 @@ class ShadowChild:
         self._starts = 0
         self._scored = 0  # rows the current child scored...
         self._accounted = 0  # ...and of them, written or dropped by its log
-        self._written = 0  # rows its log has written in all
         self._log_dropped = 0
         self.usable = _picklable(source)
         if not self.usable:
@@ -134,7 +133,7 @@ class ShadowChild:
         with contextlib.suppress(Exception):  # a failed start shows on the first real call
             pool.submit(_loaded)
         self._pool = pool
-        self._scored = self._accounted = self._log_dropped = self._written = 0
+        self._scored = self._accounted = self._log_dropped = 0
         return True
 
     def score(self, batch: Sequence[ShadowRequest]) -> Scored:
@@ -145,16 +144,16 @@ class ShadowChild:
         # the child (the executor reports a pickling error as a broken pool) nor the batch.
         payload, rows, lost = self._pickled(batch)
         if payload is None:
-            return Scored({"error": lost}, scored=0, calls=0, log_dropped=0, written=self._written)
+            written = self._accounted - self._log_dropped  # as the child last reported it
+            return Scored({"error": lost}, scored=0, calls=0, log_dropped=0, written=written)
         try:
             outcome = self._call(_score, payload, rows, timeout_s=None)
         except Unavailable as error:
             unwritten = max(self._scored - self._accounted, 0)
-            self._scored = self._accounted = self._log_dropped = self._written = 0
+            self._scored = self._accounted = self._log_dropped = 0
             raise Unavailable(str(error), unwritten) from error
         self._scored += outcome.scored
         self._log_dropped += outcome.log_dropped
-        self._written = outcome.written
         self._accounted = outcome.written + self._log_dropped
         if lost:
             outcome.dropped["error"] = outcome.dropped.get("error", 0) + lost

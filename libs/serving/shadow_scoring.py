@@ -10,6 +10,7 @@ one request's rows never cost another's shadow scores. Rows that are not scored 
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -72,9 +73,9 @@ def _packed_rows(rows: Sequence[Any]) -> PackedRows:
     """Rows of one plain pydantic model as values; anything else as it is."""
     kinds = {type(row) for row in rows}
     kind = kinds.pop() if len(kinds) == 1 else None
-    if kind is None or not issubclass(kind, BaseModel) or not _values_say_all(kind, rows):
+    names = _constructible_fields(kind) if kind is not None and issubclass(kind, BaseModel) else None
+    if kind is None or names is None or not _values_say_all(names, rows):
         return None, (), (), list(rows)
-    names = tuple(kind.model_fields)
     sent: dict[frozenset[str], int] = {}
     values = [
         (sent.setdefault(frozenset(row.model_fields_set), len(sent)), *row.__dict__.values()) for row in rows
@@ -82,12 +83,18 @@ def _packed_rows(rows: Sequence[Any]) -> PackedRows:
     return kind, names, tuple(sent), values
 
 
-def _values_say_all(kind: type[BaseModel], rows: Sequence[BaseModel]) -> bool:
-    """True when a row is its fields' values and nothing else: no extra fields, no private
-    attributes, no alias that ``model_construct`` could read as another field's name."""
-    names = tuple(kind.model_fields)
+@functools.cache
+def _constructible_fields(kind: type[BaseModel]) -> tuple[str, ...] | None:
+    """The model's field names, or None if it has an alias ``model_construct`` could read as another
+    field's name. Once per model: this runs for every request the worker hands the shadow."""
     if any(field.alias not in (None, name) for name, field in kind.model_fields.items()):
-        return False
+        return None
+    return tuple(kind.model_fields)
+
+
+def _values_say_all(names: tuple[str, ...], rows: Sequence[BaseModel]) -> bool:
+    """True when every row is its fields' values and nothing else: no extra fields, no private
+    attributes."""
     return all(
         tuple(row.__dict__) == names
         and not getattr(row, "__pydantic_extra__", None)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sklearn.linear_model import LinearRegression
 
 from libs.modelfiles.bundle import Champion, read_champion_bundle, write_champion
@@ -373,8 +373,19 @@ def test_a_request_crosses_to_the_shadows_process_as_values_and_arrives_unchange
     request = ShadowRequest(roomy, [{"a": 1.0}], [1.0], "7", _predict, answered_at)
     crossed = pickle.loads(pickle.dumps(request))  # noqa: S301  bytes this test just made
     assert crossed.rows == roomy and crossed.rows[0].model_extra == {"note": "kept"}
+    swapped = [_Swapped.model_validate({"b": 1.0, "a": 2.0})]  # a=1.0, b=2.0
+    request = ShadowRequest(swapped, [{"a": 1.0}], [1.0], "7", _predict, answered_at)
+    crossed = pickle.loads(pickle.dumps(request))  # noqa: S301  bytes this test just made
+    assert (crossed.rows[0].a, crossed.rows[0].b) == (1.0, 2.0)
 
 
 class _Roomy(BaseModel):
     model_config = ConfigDict(extra="allow")
     a: float
+
+
+class _Swapped(BaseModel):
+    """Each field's alias is the other's name: rebuilt from names by ``model_construct``, they swap."""
+
+    a: float = Field(alias="b")
+    b: float = Field(alias="a")
