@@ -65,6 +65,16 @@ class AffectedMapping(unittest.TestCase):
         report: dict[str, list[str]] = json.loads(result.stdout)
         return report
 
+    def agent1_change_on_top_of(self, message: str, *edited: Path) -> dict[str, list[str]]:
+        """What a change to agent1's code reaches once ``edited`` files are committed as ``message``;
+        that commit is undone afterwards."""
+        git(self.repo, "add", "--", *(str(path) for path in edited))
+        git(self.repo, "commit", "-qm", message)
+        try:
+            return self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
+        finally:
+            git(self.repo, "reset", "-q", "--hard", "HEAD~1")
+
     def agents_in(self, addresses: list[str]) -> set[str]:
         return {agent for agent in AGENTS for address in addresses if address.startswith(f"agents/{agent}")}
 
@@ -133,11 +143,7 @@ class AffectedMapping(unittest.TestCase):
         first_dep = "      - data/raw/customers.parquet\n"
         reads_scores = first_dep + "      - data/agent1/scores.parquet\n"
         stages.write_text(stages.read_text().replace(first_dep, reads_scores, 1))
-        git(self.repo, "commit", "-qam", "agent3 reads agent1's scores")
-        try:
-            report = self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
-        finally:
-            git(self.repo, "reset", "-q", "--hard", "HEAD~1")
+        report = self.agent1_change_on_top_of("agent3 reads agent1's scores", stages)
         self.assertIn("pipelines/agent3/dvc.yaml", report["pipelines"])
         self.assertIn("agents/agent3:image", report["images"])
 
@@ -149,12 +155,7 @@ class AffectedMapping(unittest.TestCase):
             "stages:\n  report:\n    wdir: ..\n    cmd: cat data/agent1/scores.parquet > /dev/null\n"
             "    deps:\n      - data/agent1/scores.parquet\n"
         )
-        git(self.repo, "add", "extra/dvc.yaml")
-        git(self.repo, "commit", "-qm", "a stage outside pipelines/ reads agent1's scores")
-        try:
-            report = self.affected_by("agents/agent1/model.py", lambda text: text + "\n# touched\n")
-        finally:
-            git(self.repo, "reset", "-q", "--hard", "HEAD~1")
+        report = self.agent1_change_on_top_of("a stage outside pipelines/ reads agent1's scores", extra)
         self.assertIn("extra/dvc.yaml", report["pipelines"])
 
     def test_kept_graphs_are_pruned_to_the_most_recently_used(self) -> None:
