@@ -29,7 +29,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,9 +53,12 @@ class PredictionLogger:
         batch_size: int = 1_000,
         flush_interval_s: float = 5.0,
         separate_process: bool = False,
+        on_written: Callable[[int], None] | None = None,
     ) -> None:
         """``separate_process``: encode and write files in a child process (what services use), so
-        the work holds the child's interpreter lock, not the one requests are answered under."""
+        the work holds the child's interpreter lock, not the one requests are answered under.
+        ``on_written``: called from the writer thread with the rows written so far, after each write,
+        so a process that can be killed at any moment keeps its parent told what reached the files."""
         if not agent or "/" in agent or agent.startswith("."):
             raise ValueError(f"agent must be a plain folder name, got {agent!r}")
         if max_queue < 1 or batch_size < 1 or flush_interval_s <= 0:
@@ -71,6 +74,7 @@ class PredictionLogger:
         self._dropped = 0
         self._reported = 0  # dropped records already named in a warning
         self._written = 0
+        self._on_written = on_written
         self._closed = threading.Event()
         self._files = ChildProcessWriter(agent) if separate_process else None
         self._thread = threading.Thread(target=self._run, name=f"prediction-log-{agent}", daemon=True)
@@ -234,7 +238,6 @@ class PredictionLogger:
         try:
             if self._files is None or not self._files.write(self.directory / self.agent, batch):
                 write_batch(self.directory / self.agent, batch)
-            self._written += rows
         except Exception as error:  # a full disk or any other failure loses this batch, nothing more
             self._drop(rows)
             log.warning(
@@ -247,6 +250,10 @@ class PredictionLogger:
             )
             with self._lock:
                 self._reported = self._dropped
+        else:
+            self._written += rows
+            if self._on_written is not None:
+                self._on_written(self._written)
         finally:
             for _ in batch:
                 self._queue.task_done()

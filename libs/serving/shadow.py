@@ -227,12 +227,12 @@ class ShadowScorer:
         try:
             outcome = child.score(batch)
         except Unavailable as error:
-            # This batch, and what the child had scored but not written, are lost with it: counted,
-            # never scored twice. The next batch starts a new child (or, past its limit, the thread).
-            lost = error.unwritten
-            log.warning("shadow %s: %d rows lost with the child process", self.agent, rows + lost)
-            self._child_scored -= lost
-            self._drop("error", rows + lost)
+            # What the child was handed and neither wrote nor dropped (this batch's rows among them)
+            # is lost with it: counted, never scored twice. The next batch starts a new child (or,
+            # past its limit, the thread).
+            log.warning("shadow %s: %d rows lost with the child process", self.agent, error.lost)
+            self._child_scored += error.written_unreported
+            self._drop("error", error.lost)
             return
         self._child_scored += outcome.scored - outcome.log_dropped  # rows its log could not keep...
         self._child_calls += outcome.calls

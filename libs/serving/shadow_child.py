@@ -21,8 +21,10 @@ starts one. A request that cannot be pickled costs only its own rows, a batch th
 rebuild only that batch's. The child ignores the stop signal a server's process group gets and
 exits when the worker shuts it down or is gone (``libs.predictionlog.child_writer.serve_parent``);
 ``close`` waits a bounded time, then kills it.
-A child that dies is replaced, up to ``MAX_STARTS`` times; the rows it had scored but not yet
-written are counted as dropped (``score`` raises ``Unavailable`` saying how many). After that, or
+A child that dies is replaced, up to ``MAX_STARTS`` times; the rows it was handed and neither wrote
+nor reported dropped are counted as dropped (``score`` raises ``Unavailable`` saying how many). Its
+log tells the worker after each write how many rows reached the files, through a counter in shared
+memory, so a child killed at any moment leaves each row counted once: written or lost. After that, or
 if the shadow's check cannot cross to a child, ``usable`` is False and the caller scores in its own
 thread.
 """
@@ -30,6 +32,7 @@ thread.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -55,6 +58,7 @@ from libs.serving.shadow_scoring import ShadowRequest, ShadowScoring, shadow_log
 log = logging.getLogger(__name__)
 
 CHILD_NICENESS = 19
+STOP_JOIN_S = 5.0  # the executor's thread, once the child is killed, finishes in milliseconds
 MAX_STARTS = 3  # a child that keeps dying is not restarted forever
 
 T = TypeVar("T")
@@ -62,14 +66,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """One batch in the child: rows dropped by reason, rows scored, predict calls made; rows its log
-    dropped since the last batch (full queue, a failed write), and rows its log has written in all."""
+    """One batch in the child: rows dropped by reason, rows scored, predict calls made, and rows its
+    log dropped since the last batch (full queue, a failed write)."""
 
     dropped: dict[str, int]
     scored: int
     calls: int
     log_dropped: int
-    written: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +87,14 @@ class ShadowSource:
 
 class Unavailable(Exception):
     """The child cannot be used: it died, timed out, or the shadow's functions cannot reach it.
-    ``unwritten``: rows it had scored that its log had not yet written (lost with it)."""
+    ``lost``: rows it was handed (this batch's included) that its log neither wrote nor dropped;
+    ``written_unreported``: rows its log wrote beyond those reported scored, which the caller counts
+    as scored (negative when reported rows were still waiting for their write: those are in ``lost``)."""
 
-    def __init__(self, reason: str, unwritten: int = 0) -> None:
+    def __init__(self, reason: str, lost: int = 0, written_unreported: int = 0) -> None:
         super().__init__(reason)
-        self.unwritten = unwritten
+        self.lost = lost
+        self.written_unreported = written_unreported
 
 
 class ShadowChild:
@@ -99,9 +105,10 @@ class ShadowChild:
         self._source = source
         self._pool: ProcessPoolExecutor | None = None
         self._starts = 0
-        self._scored = 0  # rows the current child scored...
-        self._accounted = 0  # ...and of them, written or dropped by its log
-        self._log_dropped = 0
+        # The current child's rows: handed to it; reported dropped (scoring or log); reported scored
+        # and kept by its log; written, as its log tells after each write.
+        self._handed = self._reported_dropped = self._reported_scored = 0
+        self._written: ctypes.c_longlong | None = None
         self.usable = _picklable(source)
         if not self.usable:
             log.warning("shadow %s: its check cannot be pickled; scoring in process", self.agent)
@@ -119,11 +126,15 @@ class ShadowChild:
             log.warning("shadow %s: child process died %d times; scoring in process", self.agent, MAX_STARTS)
             return False
         self._starts += 1
+        context = multiprocessing.get_context("spawn")
+        written = context.RawValue(
+            ctypes.c_longlong, 0
+        )  # one writer (the child's log thread), read after death
         pool = ProcessPoolExecutor(
             max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_start,
-            initargs=(os.getpid(), self._source),
+            initargs=(os.getpid(), self._source, written),
         )
         # The first submit spawns the process and starts the executor's two threads in this worker
         # (the one that pickles calls, the one that unpickles results). Those run under the lock the
@@ -132,32 +143,37 @@ class ShadowChild:
         # lowers its own priority as it starts (``_start``).
         with contextlib.suppress(Exception):  # a failed start shows on the first real call
             pool.submit(_loaded)
-        self._pool = pool
-        self._scored = self._accounted = self._log_dropped = 0
+        self._pool, self._written = pool, written
+        self._handed = self._reported_dropped = self._reported_scored = 0
         return True
 
     def score(self, batch: Sequence[ShadowRequest]) -> Scored:
         """Waits for the child to score ``batch``; raises ``Unavailable`` when it cannot."""
         if not self.start():
-            raise Unavailable("no child process")
+            raise Unavailable("no child process", lost=_rows(batch))
         # Pickled here, not by the executor: a request that cannot cross costs its own rows, never
         # the child (the executor reports a pickling error as a broken pool) nor the batch.
         payload, rows, lost = self._pickled(batch)
         if payload is None:
-            written = self._accounted - self._log_dropped  # as the child last reported it
-            return Scored({"error": lost}, scored=0, calls=0, log_dropped=0, written=written)
+            return Scored({"error": lost}, scored=0, calls=0, log_dropped=0)
+        self._handed += rows
         try:
             outcome = self._call(_score, payload, rows, timeout_s=None)
         except Unavailable as error:
-            unwritten = max(self._scored - self._accounted, 0)
-            self._scored = self._accounted = self._log_dropped = 0
-            raise Unavailable(str(error), unwritten) from error
-        self._scored += outcome.scored
-        self._log_dropped += outcome.log_dropped
-        self._accounted = outcome.written + self._log_dropped
+            raise Unavailable(str(error), *self._settle_lost()) from error
+        self._reported_dropped += sum(outcome.dropped.values()) + outcome.log_dropped
+        self._reported_scored += outcome.scored - outcome.log_dropped
         if lost:
             outcome.dropped["error"] = outcome.dropped.get("error", 0) + lost
         return outcome
+
+    def _settle_lost(self) -> tuple[int, int]:
+        """(rows lost with the child just stopped, rows it wrote beyond those reported scored)."""
+        written = self._written.value if self._written is not None else 0
+        lost = max(self._handed - written - self._reported_dropped, 0)
+        unreported = written - self._reported_scored
+        self._handed = self._reported_dropped = self._reported_scored = 0
+        return lost, unreported
 
     def _pickled(self, batch: Sequence[ShadowRequest]) -> tuple[bytes | None, int, int]:
         """(the picklable requests of ``batch``, pickled, or None if there are none; their rows; the
@@ -196,10 +212,15 @@ class ShadowChild:
         if pool is None:
             return
         processes = dict(getattr(pool, "_processes", None) or {})
+        manager = getattr(pool, "_executor_manager_thread", None)  # shutdown forgets it
         pool.shutdown(wait=False, cancel_futures=True)
         for pid in processes:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+        # The executor's own thread sees the child gone and drops its queues: joined, their
+        # semaphores are released now, not reported leaked by Python's resource tracker at exit.
+        if manager is not None and manager is not threading.current_thread():
+            manager.join(STOP_JOIN_S)
 
     def _call(self, function: Callable[..., T], *args: object, timeout_s: float | None) -> T:
         if self._pool is None:
@@ -247,14 +268,18 @@ _dropped: Counter[str] = Counter()
 _log_dropped_reported = 0
 
 
-def _start(parent: int, source: ShadowSource) -> None:
+def _start(parent: int, source: ShadowSource, written: ctypes.c_longlong) -> None:
     global _scoring
     _lowest_priority()  # first: the threads started below inherit it
     serve_parent(parent)
     # No watcher thread: each batch first looks at the bundle (one stat), so the child scores with
     # the bundle as it is when the batch arrives, never a stale one the worker has already replaced.
     live = LiveChampion(source.directory, check=source.check, interval_s=0, role="shadow", optional=True)
-    logger = PredictionLogger(shadow_log_name(source.agent), source.log_directory)
+
+    def tell_parent(total: int) -> None:
+        written.value = total
+
+    logger = PredictionLogger(shadow_log_name(source.agent), source.log_directory, on_written=tell_parent)
     _scoring = ShadowScoring(source.agent, live, logger, _count_drop)
     _one_native_thread()
 
@@ -289,9 +314,7 @@ def _score(payload: bytes, rows: int) -> Scored:
         _scoring.logger.dropped - _log_dropped_reported,
         _scoring.logger.dropped,
     )
-    return Scored(
-        dict(_dropped), _scoring.scored - scored, _scoring.calls - calls, log_dropped, _scoring.logger.written
-    )
+    return Scored(dict(_dropped), _scoring.scored - scored, _scoring.calls - calls, log_dropped)
 
 
 def _flush(timeout_s: float) -> bool:

@@ -19,6 +19,7 @@ from sklearn.linear_model import LinearRegression
 
 from libs.modelfiles.bundle import Champion, read_champion_bundle, write_champion
 from libs.monitoring.prediction_reader import read_predictions
+from libs.predictionlog.records import SUFFIX
 from libs.serving.reload import LiveChampion
 from libs.serving.shadow import ShadowScorer, shadow_log_name
 from libs.serving.shadow_scoring import ShadowRequest
@@ -286,9 +287,29 @@ def test_a_killed_shadow_process_loses_its_unwritten_rows_counted_and_a_new_one_
     logged = read_predictions(tmp_path / "log", shadow_log_name("toy"))
     # The first batch's rows were unwritten when the child died (its log writes every 5 s), unless
     # a write fell in the moment before the kill: either way each row is scored and logged, or
-    # counted as dropped, never both and never neither.
+    # counted as dropped, never both and never neither (the next test makes that write happen).
     assert scorer.scored == len(logged) and scorer.scored + scorer.dropped["error"] == 12
     assert scorer.dropped == {"queue_full": 0, "error": 8 if len(logged) == 4 else 4}
+
+
+def test_rows_a_killed_child_wrote_after_its_last_report_count_as_scored_not_lost(
+    tmp_path: Path, champion: Champion
+) -> None:
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path, separate_process=True, gather_s=0.0)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    wait_for(lambda: scorer.scored == 4 or None, what="the child's first batch")  # reported before written
+    log_dir = tmp_path / "log" / shadow_log_name("toy")
+    wait_for(
+        lambda: any(log_dir.rglob(f"part-*{SUFFIX}")) or None, timeout_s=15, what="the child's log write"
+    )
+    for pid in _child_pids(scorer):
+        os.kill(pid, signal.SIGKILL)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)  # finds the child dead: only these are lost
+    wait_for(lambda: scorer.dropped["error"] >= 4 or None, what="the lost rows counted")
+    scorer.close()
+    assert len(read_predictions(tmp_path / "log", shadow_log_name("toy"))) == 4
+    assert scorer.scored == 4 and scorer.dropped == {"queue_full": 0, "error": 4}
 
 
 def test_a_service_without_a_shadow_starts_no_child_and_closes_at_once(tmp_path: Path) -> None:
@@ -389,3 +410,21 @@ class _Swapped(BaseModel):
 
     a: float = Field(alias="b")
     b: float = Field(alias="a")
+
+
+def test_a_closed_child_leaves_no_semaphore_for_the_resource_tracker(
+    tmp_path: Path, champion: Champion
+) -> None:
+    # Named semaphores live in /dev/shm until released; ones still there when the service exits are
+    # what Python's resource tracker reports as leaked.
+    def semaphores() -> set[Path]:
+        return set(Path("/dev/shm").glob("sem.*"))
+
+    before = semaphores()
+    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
+    scorer = _scorer(tmp_path, separate_process=True)
+    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
+    assert scorer.flush()
+    assert semaphores() - before  # the child's and the log writer's queues
+    scorer.close()
+    assert not semaphores() - before
