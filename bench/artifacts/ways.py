@@ -21,7 +21,9 @@ less the bytes the way saved, so both sides of the ratio move by what was measur
 
 With the ONNX way, every agent's champion is converted with skl2onnx in a scratch venv (PyPI, the
 agents' own scikit-learn version) and the export's predictions compared with the estimator's: a way
-that does not convert today's champions is not a way yet. Writes bench/results/image_ways.{md,json}.
+that does not convert today's champions, or whose export answers differently, is not a way yet. Toy
+trees with and without agent2's Poisson loss and categorical features say which choice the converter
+gets wrong. Writes bench/results/image_ways.{md,json}.
 Needs ``strip`` (binutils) and, for the ONNX way, PyPI. Standard library only.
 """
 
@@ -58,7 +60,11 @@ PRUNED_PACKAGES = ("scipy", "numpy", "sklearn")
 # What the model needs only for scikit-learn's sake, once the model is an ONNX export.
 MODEL_STACK = {"scikit-learn", "skops"}
 ONNX_SERVING = ("onnxruntime",)
-ONNX_CONVERTING = ("onnxruntime", "skl2onnx", "skops")
+# skl2onnx 1.20 hands protobuf numpy booleans where a tree's attributes want ints, which protobuf 7
+# refuses ("Expected an int, got a boolean"): every tree model fails to convert under it.
+ONNX_CONVERTING = ("onnxruntime", "skl2onnx", "skops", "protobuf<7")
+# An export serves the model only if it answers as the estimator does (float32 inside ONNX).
+EXPORT_TOLERANCE = 1e-4
 SERVING_PROBE = """
 import json, sys
 import numpy as np
@@ -272,12 +278,54 @@ try:
     want = np.asarray(getattr(model, method)(X.astype(np.float64)), dtype=np.float64)
     outputs = session.run(None, {session.get_inputs()[0].name: X})
     got = np.asarray(outputs[-1] if method == "predict_proba" else outputs[0], dtype=np.float64)
-    result.update(converted=True, max_abs_diff=float(np.max(np.abs(got.reshape(want.shape) - want))))
+    difference = np.abs(got.reshape(want.shape) - want)
+    relative = difference / np.maximum(np.abs(want), 1e-12)
+    result.update(converted=True, max_abs_diff=float(difference.max()), max_rel_diff=float(relative.max()))
 except Exception as failure:
     text = traceback.format_exception_only(type(failure), failure)[-1].strip().splitlines()[0]
     result.update(converted=False, error=text[:160])
 print(json.dumps(result))
 """
+
+
+TREE_VARIANTS = """
+import json
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+from skl2onnx import to_onnx
+import onnxruntime
+rng = np.random.default_rng(0)
+X = np.column_stack([rng.integers(0, 3, 500), rng.integers(0, 5, 500), rng.normal(size=(500, 3))])
+y = np.exp(0.3 * X[:, 2]) + X[:, 0]
+found = {}
+for loss in ("squared_error", "poisson"):
+    for categorical in (None, [0, 1]):
+        model = HistGradientBoostingRegressor(loss=loss, categorical_features=categorical, max_iter=20)
+        model.fit(X, y)
+        export = to_onnx(model, X[:1].astype(np.float32), target_opset={"": 18, "ai.onnx.ml": 3})
+        session = onnxruntime.InferenceSession(export.SerializeToString(), providers=["CPUExecutionProvider"])
+        got = session.run(None, {session.get_inputs()[0].name: X.astype(np.float32)})[0].ravel()
+        want = model.predict(X)
+        label = loss + (" with categorical features" if categorical else "")
+        found[label] = float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-12)))
+print(json.dumps(found))
+"""
+
+
+def tree_variants(venv: Path) -> dict[str, float]:
+    """Which of agent2's model choices the converter gets wrong: toy trees with and without its
+    Poisson loss and categorical features, each export's largest relative difference."""
+    output = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", TREE_VARIANTS], capture_output=True, text=True, check=False
+    )
+    lines = output.stdout.strip().splitlines()
+    return {str(label): float(value) for label, value in json.loads(lines[-1]).items()} if lines else {}
+
+
+def faithful(result: dict[str, object]) -> bool:
+    """A conversion that serves the model: the export's answers within ``EXPORT_TOLERANCE`` (relative)."""
+    relative = result.get("max_rel_diff")
+    return bool(result.get("converted")) and isinstance(relative, float) and relative <= EXPORT_TOLERANCE
 
 
 def convert_champions(venv: Path) -> dict[str, dict[str, object]]:
@@ -380,8 +428,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             rows.append(row_for(label, images, saved))
         conversions = {} if args.no_onnx_check else convert_champions(onnx)
+        variants = {} if args.no_onnx_check else tree_variants(onnx)
         tools = {name: version_in(onnx_site, name) for name in ("onnxruntime", "skl2onnx", "onnx")}
-    write(rows, base_bytes, dropped, conversions, tools)
+    write(rows, base_bytes, dropped, conversions, tools, variants)
     return 0
 
 
@@ -407,11 +456,17 @@ def write(
     dropped: list[str],
     conversions: dict[str, dict[str, object]],
     tools: dict[str, str],
+    variants: dict[str, float],
 ) -> None:
     converted = "; ".join(
         f"{agent} ({result['estimator']}): "
         + (
-            f"converts, predictions within {result['max_abs_diff']:.2g}"
+            (
+                f"converts, predictions within {result['max_abs_diff']:.2g}"
+                if faithful(result)
+                else f"converts, but the export answers WRONG (off by up to {result['max_abs_diff']:.3g},"
+                f" {result.get('max_rel_diff', 0.0):.0%} of the estimator's answer)"
+            )
             if result.get("converted")
             else f"does NOT convert ({result.get('error', '')})"
         )
@@ -437,13 +492,20 @@ def write(
         notes.append(
             f"skl2onnx {tools['skl2onnx']} (onnx {tools['onnx']}) on today's champions: {converted}."
         )
+    if variants:
+        answers = ", ".join(f"{label} {difference:.2g}" for label, difference in variants.items())
+        notes.append(
+            "The same converter on toy gradient-boosted trees, built as agent2's are or not (largest"
+            f" relative difference of the export's answers, {EXPORT_TOLERANCE:g} or less serves the model):"
+            f" {answers}."
+        )
     write_results(
         "image_ways",
         "Ways to a smaller agent image: what each saves, on both sides of the ratio",
         list(rows[0]),
         rows,
         notes=notes,
-        extra={"conversions": conversions},
+        extra={"conversions": conversions, "tree_variants": variants},
     )
 
 

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.artifacts.ways import closure, image_build_steps, module_name, requirement_names, tree_bytes
+from bench.artifacts.ways import (
+    closure,
+    faithful,
+    image_build_steps,
+    module_name,
+    requirement_names,
+    tree_bytes,
+)
 
 
 def test_the_venv_is_built_by_the_images_own_steps_pointed_at_a_scratch_folder(tmp_path: Path) -> None:
@@ -48,3 +55,9 @@ def test_a_layer_counts_a_hard_linked_file_once_and_a_link_not_at_all(tmp_path: 
     (tmp_path / "c.py").symlink_to(tmp_path / "a.so")
     (tmp_path / "d.py").write_bytes(b"y" * 24)
     assert tree_bytes(tmp_path) == 1024
+
+
+def test_an_export_that_answers_differently_is_not_a_way() -> None:
+    assert faithful({"converted": True, "max_abs_diff": 3e-7, "max_rel_diff": 2e-7})
+    assert not faithful({"converted": True, "max_abs_diff": 2.25, "max_rel_diff": 0.8})
+    assert not faithful({"converted": False, "error": "TypeError"})
