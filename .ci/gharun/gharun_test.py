@@ -9,9 +9,11 @@ import hashlib
 import os
 import pwd
 import re
+import subprocess
 import sys
 import tempfile
 import unittest
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,7 +27,7 @@ from gharun.expressions import (
     hash_files,
     interpolate,
 )
-from gharun.job import _read_key_values
+from gharun.job import _read_key_values, kill_orphans
 from gharun.workflow import load
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
@@ -194,3 +196,22 @@ class RepositoryWorkflows(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+class OrphanProcesses(unittest.TestCase):
+    def test_what_a_job_left_running_is_killed_and_nothing_else(self) -> None:
+        tracking_id = f"github_{uuid.uuid4()}"
+        # A daemon a step started (in a session of its own, as pantsd is), and a process of another job.
+        left = subprocess.Popen(
+            ["sleep", "300"], env={**os.environ, "RUNNER_TRACKING_ID": tracking_id}, start_new_session=True
+        )
+        other = subprocess.Popen(["sleep", "300"], env={**os.environ, "RUNNER_TRACKING_ID": "github_other"})
+        try:
+            killed = kill_orphans(tracking_id)
+            self.assertEqual(killed, [(left.pid, "sleep")])
+            self.assertEqual(left.wait(timeout=10), -9)
+            self.assertIsNone(other.poll())
+        finally:
+            for process in (left, other):
+                process.kill()
+                process.wait()

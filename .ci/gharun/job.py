@@ -3,7 +3,9 @@
 `run:` steps go through GitHub's default shell (`bash --noprofile --norc -eo pipefail {0}`) with
 workflow, job and step `env:` layered, `if:`, `working-directory`, `continue-on-error` and
 `timeout-minutes`; after each step GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY
-are read back as the hosted runner does. The job's exit status is its conclusion.
+are read back as the hosted runner does. The job's exit status is its conclusion. When the job ends,
+the processes its steps left running (a daemon such as pantsd) are killed, as the hosted runner does:
+each step's environment carries the job's RUNNER_TRACKING_ID, and whatever still has it goes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from gharun.actions import JobEnvironment, action_for
 from gharun.expressions import Context, Unsupported, condition, evaluate_value, interpolate, to_string, truthy
 from gharun.sandbox import as_user, chown_tree
 from gharun.workflow import LINE, Workflow
+
+# GitHub's runner puts this in every step's environment, and at the end of the job kills the
+# processes that still have it.
+TRACKING_VARIABLE = "RUNNER_TRACKING_ID"
 
 # GitHub's shells: a step that names no shell (and no `defaults.run.shell`) gets `bash -e {0}`;
 # `shell: bash` gets `bash --noprofile --norc -eo pipefail {0}`.
@@ -153,6 +159,12 @@ class JobRunner:
             self._step(index, step, deadline)
         for save in self.env.post_steps:
             save(self.status == "success")
+        tracking_id = self.env.env.get(TRACKING_VARIABLE)
+        orphans = kill_orphans(tracking_id) if tracking_id else []
+        if orphans:
+            print("\n--- Cleaning up orphan processes")
+            for pid, name in orphans:
+                print(f"Terminate orphan process: pid ({pid}) ({name})")
         self._report(time.monotonic() - started)
         return 0 if self.status == "success" else 1
 
@@ -293,3 +305,22 @@ class JobRunner:
         for result in self.results:
             print(f"  {result.seconds:8.1f}s  {result.outcome:8}  {result.name}")
         print(f"  step summary: {self.summary}")
+
+
+def kill_orphans(tracking_id: str) -> list[tuple[int, str]]:
+    """Kills every process whose environment holds ``RUNNER_TRACKING_ID=tracking_id``; returns their
+    pids and names. Reading other users' /proc/<pid>/environ needs root, as the runner is."""
+    needle = f"{TRACKING_VARIABLE}={tracking_id}".encode()
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            name = (entry / "comm").read_text(encoding="utf-8").strip()
+            os.kill(int(entry.name), signal.SIGKILL)
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        killed.append((int(entry.name), name))
+    return killed
