@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import Field, create_model
 
 from libs.messages.messages import MAX_BATCH, Message, ModelAnswer
+from libs.tablenames.reserved import answer_field_refusal, name_refusal
 
 Kind = Literal["float", "int", "bool", "category", "str"]  # str: an id only, never a feature
 
@@ -95,6 +96,10 @@ class Table:
 
     def __post_init__(self) -> None:
         names = [column.name for column in self.columns]
+        for name in names:
+            reason = name_refusal(name)
+            if reason:
+                raise ValueError(f"{name!r} cannot be a column: {reason}")
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:
             raise ValueError(f"columns declared twice: {', '.join(duplicated)}")
@@ -132,6 +137,8 @@ class Table:
         self, name: str, output: str, *, minimum: float | None, maximum: float | None
     ) -> type[Message]:
         """The service's answer per row: the row's id (when declared), ``output`` and the model's identity."""
+        if self.id is not None and (reason := answer_field_refusal(self.id.name, output)):
+            raise ValueError(f"{self.id.name!r} cannot be the id: {reason}")
         limits = (("ge", minimum), ("le", maximum))
         bounds: dict[str, Any] = {key: value for key, value in limits if value is not None}
         fields: dict[str, Any] = {output: (float, Field(**bounds))}

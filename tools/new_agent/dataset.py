@@ -5,7 +5,9 @@ What is inferred, and why:
 - numbers keep their type (integers stay `int`), booleans become `bool`, strings with at most
   `MAX_CATEGORIES` distinct values become categories; other strings, dates and blobs are left out
   (listed in the declaration, so the user sees what was dropped and can add a derived column);
-- a column with any null is nullable; one with only nulls is left out;
+- a column with any null (or NaN) is nullable; one with only nulls is left out; infinite values are
+  refused (no request can carry them, and no range holds them);
+- integers beyond 64 bits are declared as floats (the feature table holds int64);
 - an accepted range is the observed one widened by `MARGIN` of its span on each side (at least
   1 when every value is the same): a served row a little outside what training saw is still
   answered, one far outside (a typo, 1e308) is refused at the boundary. A column with no negative
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from libs.tablenames.reserved import answer_field_refusal, name_refusal
 from tools.new_agent.names import Refusal
 
 MAX_CATEGORIES = 20
@@ -29,6 +32,13 @@ SAMPLE_ROWS = 60
 SUFFIXES = (".csv", ".parquet")
 _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 _FLOATS = {"FLOAT", "DOUBLE", "REAL", "HUGEINT", "UHUGEINT"}
+_IEEE = {"FLOAT", "DOUBLE", "REAL"}  # the types that can hold NaN and infinity
+_INT64 = (-(2**63), 2**63 - 1)
+_LARGEST = 1.7976931348623157e308  # the largest finite float: a widened range stops there
+MIN_CLASS_ROWS = 10
+MIN_CLASS_IDS = 2  # a stratified split by id puts ids of each class on both sides
+# The answer's output field per kind (the dataset templates name it through @@output_field).
+OUTPUT_FIELDS = {"classifier": "probability", "regressor": "prediction"}
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,20 @@ def _quoted(name: str) -> str:
 
 
 def _widened(low: float, high: float, integer: bool) -> tuple[float, float]:
-    pad = MARGIN * (high - low) or 1.0
+    pad = (MARGIN * high - MARGIN * low) or 1.0  # two products: high - low itself can overflow
     low, high = (low - pad if low - pad >= 0 or low < 0 else 0.0), high + pad
     if integer:
-        return float(math.floor(low)), float(math.ceil(high))
-    return float(f"{low:.6g}"), float(f"{high:.6g}")
+        low, high = float(math.floor(max(low, -_LARGEST))), float(math.ceil(min(high, _LARGEST)))
+    else:
+        low, high = float(f"{low:.6g}"), float(f"{high:.6g}")
+    return max(low, -_LARGEST), min(high, _LARGEST)
+
+
+def _predicates(column: str, dtype: str) -> tuple[str, str]:
+    """SQL for (the value is missing, the value is a finite number or any non-missing value)."""
+    if dtype.split("(")[0] in _IEEE:  # DuckDB does not count NaN as NULL
+        return f"({column} IS NULL OR isnan({column}))", f"isfinite({column})"
+    return f"{column} IS NULL", f"{column} IS NOT NULL"
 
 
 def _relation(connection: Any, path: Path) -> Any:
@@ -99,16 +118,23 @@ def _relation(connection: Any, path: Path) -> Any:
 def _describe(connection: Any, name: str, dtype: str) -> tuple[Column | None, str]:
     """The column's declaration, or None and why it is left out."""
     column = _quoted(name)
-    nulls, distinct, low, high = connection.execute(
-        f"SELECT count(*) FILTER (WHERE {column} IS NULL), count(DISTINCT {column}),"  # noqa: S608
-        f" min({column}), max({column}) FROM data"
+    missing, finite = _predicates(column, dtype)
+    nulls, distinct, low, high, infinite = connection.execute(
+        f"SELECT count(*) FILTER (WHERE {missing}), count(DISTINCT {column}) FILTER (WHERE NOT {missing}),"  # noqa: S608
+        f" min({column}) FILTER (WHERE {finite}), max({column}) FILTER (WHERE {finite}),"
+        f" count(*) FILTER (WHERE NOT {missing} AND NOT {finite}) FROM data"
     ).fetchone()
+    if infinite:
+        raise Refusal(
+            f"column {name!r} holds {infinite} infinite values: replace them with numbers or nulls,"
+            " or drop the column"
+        )
     if low is None:
         return None, "only nulls"
     nullable = nulls > 0
     base = dtype.split("(")[0]
     if base in _INTEGERS or base in _FLOATS or base == "DECIMAL":
-        integer = base in _INTEGERS
+        integer = base in _INTEGERS and _INT64[0] <= int(low) and int(high) <= _INT64[1]
         minimum, maximum = _widened(float(low), float(high), integer)
         return Column(name, "int" if integer else "float", nullable, minimum, maximum), ""
     if base == "BOOLEAN":
@@ -123,6 +149,23 @@ def _describe(connection: Any, name: str, dtype: str) -> tuple[Column | None, st
     return None, f"type {dtype} (dates and other types are not features; derive numbers in features.sql)"
 
 
+def _groups_per_class(connection: Any, id_name: str, target: Column) -> None:
+    """A classifier split by id stratifies the ids by their class (a group's highest, as
+    ``libs.tabular.frames.split`` does), which needs at least two ids of each class."""
+    found = dict(
+        connection.execute(
+            f"SELECT label, count(*) FROM (SELECT max(CAST({_quoted(target.name)} AS VARCHAR)) AS label"  # noqa: S608
+            f" FROM data GROUP BY {_quoted(id_name)}) GROUP BY 1"
+        ).fetchall()
+    )
+    for label in target.categories:
+        if found.get(label, 0) < MIN_CLASS_IDS:
+            raise Refusal(
+                f"--id {id_name!r}: {found.get(label, 0)} ids have class {label!r} (a group's class is its"
+                f" highest); a split by id needs at least {MIN_CLASS_IDS} per class"
+            )
+
+
 def _id_column(connection: Any, name: str, dtype: str) -> Column:
     nulls, distinct = connection.execute(
         f"SELECT count(*) FILTER (WHERE {_quoted(name)} IS NULL), count(DISTINCT {_quoted(name)}) FROM data"  # noqa: S608
@@ -135,10 +178,13 @@ def _id_column(connection: Any, name: str, dtype: str) -> Column:
     return Column(name, kind)
 
 
-def _target(connection: Any, column: Column | None, name: str, kind: str) -> tuple[Column, Any, Any]:
+def _target(
+    connection: Any, column: Column | None, name: str, dtype: str, kind: str
+) -> tuple[Column, Any, Any]:
     """The target's declaration and its class counts (classifier) or mean (regressor)."""
     quoted = _quoted(name)
-    null_count = f"SELECT count(*) FILTER (WHERE {quoted} IS NULL) FROM data"  # noqa: S608 (quoted name)
+    missing, _ = _predicates(quoted, dtype)
+    null_count = f"SELECT count(*) FILTER (WHERE {missing}) FROM data"  # noqa: S608 (quoted name)
     (nulls,) = connection.execute(null_count).fetchone()
     if nulls:
         raise Refusal(f"--target {name!r} has {nulls} null values: drop those rows or fill them first")
@@ -150,7 +196,7 @@ def _target(connection: Any, column: Column | None, name: str, kind: str) -> tup
             raise Refusal(
                 f"--target {name!r} has {len(counts)} distinct values; the classifier kind needs exactly 2"
             )
-        if min(count for _, count in counts) < 10:
+        if min(count for _, count in counts) < MIN_CLASS_ROWS:
             raise Refusal(f"--target {name!r}: a class has fewer than 10 rows, too few to train and evaluate")
         classes = tuple(str(value) for value, _ in counts)
         return Column(name, "category", categories=classes), tuple((str(v), int(c)) for v, c in counts), None
@@ -194,6 +240,8 @@ def read_dataset(path: Path, *, target: str, id_column: str | None, kind: str) -
             raise Refusal(f"{flag} {name!r} is not a column of {path.name}: it has {', '.join(types)}")
     if id_column == target:
         raise Refusal("--id and --target name the same column")
+    if id_column is not None and (reason := answer_field_refusal(id_column, OUTPUT_FIELDS[kind])):
+        raise Refusal(f"--id {id_column!r} cannot be the id: {reason}; rename the column")
     (rows,) = connection.execute("SELECT count(*) FROM data").fetchall()[0]
     if rows < 30:
         raise Refusal(f"--data {path.name} has {rows} rows; at least 30 are needed to train and evaluate")
@@ -203,6 +251,8 @@ def read_dataset(path: Path, *, target: str, id_column: str | None, kind: str) -
         if name == id_column:
             continue
         described, why = _describe(connection, name, dtype)
+        if (described is not None or name == target) and (reason := name_refusal(name)):
+            raise Refusal(f"column {name!r} cannot be used: {reason}; rename it in the data")
         if name == target:
             target_column = described
         elif described is None:
@@ -211,8 +261,12 @@ def read_dataset(path: Path, *, target: str, id_column: str | None, kind: str) -
             features.append(described)
     if not features:
         raise Refusal(f"--data {path.name} has no usable feature column besides the target and id")
-    target_declared, counts, mean = _target(connection, target_column, target, kind)
+    target_declared, counts, mean = _target(connection, target_column, target, types[target], kind)
+    if id_column is not None and (reason := name_refusal(id_column)):
+        raise Refusal(f"column {id_column!r} cannot be used: {reason}; rename it in the data")
     identity = _id_column(connection, id_column, types[id_column]) if id_column else None
+    if identity is not None and kind == "classifier":
+        _groups_per_class(connection, identity.name, target_declared)
     names = [*((id_column,) if id_column else ()), *(column.name for column in features), target]
     return Dataset(
         source=path,

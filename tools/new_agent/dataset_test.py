@@ -2,6 +2,8 @@
 
 import ast
 import csv
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,130 @@ def test_too_few_rows_and_unreadable_files_are_refused(tmp_path: Path) -> None:
     spreadsheet.write_bytes(b"PK")
     with pytest.raises(Refusal, match="expected a .csv or .parquet"):
         classifier(spreadsheet)
+
+
+def write_rows(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_parquet(query: str, path: Path) -> None:
+    import duckdb
+
+    relation = duckdb.connect().sql(query)
+    assert relation is not None
+    relation.write_parquet(str(path))
+
+
+def test_a_crafted_column_name_stays_text_in_every_generated_file(tmp_path: Path) -> None:
+    # A left-out (date) column whose name would close the docstring and run code on import.
+    hostile = 'd""";__import__("os").system("touch pwned");"""'
+    path = write_rows(
+        tmp_path / 'x"""y.csv',
+        ["x", hostile, "C:\\Names\\x", "label"],
+        [[index, "2024-01-01", "2024-01-02", "yes" if index % 3 == 0 else "no"] for index in range(60)],
+    )
+    data = read_dataset(path, target="label", id_column=None, kind="classifier")
+    names = Names(agent="crafted", kind="classifier")
+    files = {**render(names, data=template_facts(names, data)), **generated_files("crafted", data)}
+    for name, content in files.items():
+        if name.endswith(".py"):
+            tree = ast.parse(content, name)
+            calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+            assert not any(isinstance(call.func, ast.Name) and call.func.id == "__import__" for call in calls)
+    docstring = ast.get_docstring(ast.parse(files["agents/crafted/columns.py"]))
+    assert docstring is not None and hostile in docstring and "C:\\Names\\x" in docstring
+
+
+def test_nan_counts_as_missing_and_infinity_is_refused(tmp_path: Path) -> None:
+    rows = [[index, "NaN" if index % 7 == 0 else index * 0.5, index % 5] for index in range(60)]
+    data = read_dataset(
+        write_rows(tmp_path / "nan.csv", ["x", "f", "y"], rows), target="y", id_column=None, kind="regressor"
+    )
+    f = {column.name: column for column in data.features}["f"]
+    assert f.nullable and f.minimum is not None and f.maximum is not None
+    with pytest.raises(Refusal, match="null values"):
+        read_dataset(
+            write_rows(tmp_path / "nan_target.csv", ["x", "f", "y"], rows),
+            target="f",
+            id_column=None,
+            kind="regressor",
+        )
+    infinite = [[index, "inf" if index == 3 else index * 1.5, index % 5] for index in range(60)]
+    path = tmp_path / "inf.parquet"
+    import duckdb
+
+    csv_path = write_rows(tmp_path / "inf.csv", ["x", "f", "y"], infinite)
+    duckdb.connect().read_csv(str(csv_path)).project("x, CAST(f AS DOUBLE) AS f, y").write_parquet(str(path))
+    with pytest.raises(Refusal, match="infinite values"):
+        read_dataset(path, target="y", id_column=None, kind="regressor")
+
+
+def test_extreme_and_wide_numbers_keep_finite_ranges_and_usable_samples(tmp_path: Path) -> None:
+    path = tmp_path / "wide.parquet"
+    write_parquet(
+        "SELECT i AS x, CAST(18446744073709551615 - i AS UBIGINT) AS big,"
+        " CAST(i / 7 AS DECIMAL(10, 2)) AS price, CASE WHEN i % 2 = 0 THEN 1e308 ELSE -1e308 END AS edge,"
+        " i % 4 AS y FROM range(60) t(i)",
+        path,
+    )
+    data = read_dataset(path, target="y", id_column=None, kind="regressor")
+    by_name = {column.name: column for column in data.features}
+    assert by_name["big"].kind == "float"  # beyond int64: the feature table could not hold it as an integer
+    edge = by_name["edge"]
+    assert edge.minimum is not None and edge.maximum is not None
+    assert -float("inf") < edge.minimum < edge.maximum < float("inf")
+    rows = ast.literal_eval(sample_module("wide", data).split("ROWS = ", 1)[1])
+    assert all(isinstance(row["price"], float) for row in rows)
+
+
+@pytest.mark.parametrize(("header", "target", "id_column"), [
+    (["split", "b", "y"], "y", None), (["_private", "b", "y"], "y", None),
+    (["model_config", "b", "y"], "y", None), (["a", "b", "model_version"], "model_version", None),
+    (["a", "b", "y", "prediction"], "y", "prediction"),
+])  # fmt: skip
+def test_names_the_framework_uses_are_refused_before_anything_is_written(
+    tmp_path: Path, header: list[str], target: str, id_column: str | None
+) -> None:
+    rows = [[index % 9, index * 0.5, index % 5, index % 6][: len(header)] for index in range(60)]
+    with pytest.raises(Refusal, match="cannot be"):
+        read_dataset(
+            write_rows(tmp_path / "named.csv", header, rows),
+            target=target,
+            id_column=id_column,
+            kind="regressor",
+        )
+
+
+def test_a_split_by_id_needs_ids_of_both_classes(tmp_path: Path) -> None:
+    rows = [[f"P{index % 20:03d}", index * 0.5, "yes" if index % 20 == 0 else "no"] for index in range(300)]
+    with pytest.raises(Refusal, match="1 ids have class"):
+        read_dataset(
+            write_rows(tmp_path / "groups.csv", ["patient", "x", "cls"], rows),
+            target="cls",
+            id_column="patient",
+            kind="classifier",
+        )
+
+
+def test_strings_take_the_quotes_black_gives_them() -> None:
+    from tools.new_agent.declaration import literal
+
+    assert literal('say "hi"') == "'say \"hi\"'"
+    assert literal("it's") == '"it\'s"'
+    assert literal("a \"b\" 'c'") == '"a \\"b\\" \'c\'"'
+    assert ast.literal_eval(literal('back\\slash "q"')) == 'back\\slash "q"'
+
+
+def test_only_markdown_templates_carry_text_from_the_users_file() -> None:
+    from tools.new_agent.render import TEMPLATES
+
+    # Placeholders filled with the file's own names and values: never in code, YAML or SQL.
+    user_text = {"target", "positive", "source_name", "target_summary", "left_out", "id_note"}
+    for template in (TEMPLATES / "data").rglob("*.tmpl"):
+        if not template.name.endswith(".md.tmpl"):
+            used = set(re.findall(r"@@(\w+)", template.read_text(encoding="utf-8"))) & user_text
+            assert not used, f"{template} uses {sorted(used)}"

@@ -2,7 +2,10 @@
 
 The generated files must pass the repository's formatters unchanged (black, isort, ruff at 110
 columns), so a call that does not fit on one line is written exploded, one argument per line with a
-trailing comma, which is how black writes it and keeps it.
+trailing comma, which is how black writes it and keeps it, and strings take the quotes black would
+give them. Names and values come from the user's file, so they are never written into source but as
+escaped string literals or escaped docstring text, and the files tell ruff that long lines and
+look-alike characters are the data's own.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from tools.new_agent.dataset import MARGIN, MAX_CATEGORIES, Column, Dataset
 
 LINE = 110
+# Column names and values are the data's: a long one cannot be wrapped, and a look-alike character
+# (an en dash, a micro sign) is what the user's file says.
+DATA_NOQA = "# ruff: noqa: E501, RUF001, RUF002, RUF003"
 
 
 def literal(value: Any) -> str:
@@ -25,13 +32,30 @@ def literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, Decimal):  # DuckDB's DECIMAL: a float column
+        value = float(value)
     if isinstance(value, float):
         if math.isinf(value):
             raise ValueError("infinite values cannot be sampled")
         return repr(value)
     if hasattr(value, "isoformat"):
         return json.dumps(value.isoformat())
-    return json.dumps(str(value), ensure_ascii=False)
+    return _quoted_as_black_writes(str(value))
+
+
+def _quoted_as_black_writes(text: str) -> str:
+    """Double quotes, unless the text holds more double quotes than single ones (black's rule:
+    the quotes that need fewer escapes, double on a tie)."""
+    body = json.dumps(text, ensure_ascii=False)[1:-1]  # escapes backslashes, quotes, control characters
+    if text.count('"') > text.count("'"):
+        return "'" + body.replace('\\"', '"').replace("'", "\\'") + "'"
+    return f'"{body}"'
+
+
+def docstring_text(text: str) -> str:
+    """``text`` safe inside a triple-quoted docstring: backslashes, quotes and line breaks escaped,
+    so a name from the user's file can neither end the docstring nor start an escape sequence."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 Argument = str | tuple[str, list[str]]  # `x` or `key=(v1, v2, ...)`
@@ -81,13 +105,18 @@ def column_call(column: Column, indent: int) -> list[str]:
 
 def columns_module(agent: str, data: Dataset) -> str:
     """`agents/<agent>/columns.py`: the one place the agent's columns are declared."""
-    left_out = "".join(f"\n- `{name}`: {why}" for name, why in data.left_out) or " none."
+    left_out = (
+        "".join(f"\n- `{docstring_text(name)}`: {docstring_text(why)}" for name, why in data.left_out)
+        or " none."
+    )
+    source = docstring_text(data.source.name)
     lines = [
+        DATA_NOQA,
         f'"""The columns of {agent}\'s data, declared once: the schema, request and answer types, feature',
         "query, model matrix and test rows all derive from this table (libs/tabular). Add, remove or",
         "narrow a column here and nothing else needs an edit.",
         "",
-        f"Inferred from {data.source.name} ({data.rows} rows) by `./pants run :new-agent`: ranges are the",
+        f"Inferred from {source} ({data.rows} rows) by `./pants run :new-agent`: ranges are the",
         f"observed ones widened by {MARGIN:.0%} of their span on each side, never below 0 for a column",
         "with no negative value (a served value outside them is refused); strings with at most",
         f"{MAX_CATEGORIES} distinct values are categories. Left out:{left_out}",
@@ -110,8 +139,10 @@ def columns_module(agent: str, data: Dataset) -> str:
 
 def sample_module(agent: str, data: Dataset) -> str:
     """`agents/<agent>/sample_rows.py`: rows sampled from the data for the tiny champion and the tests."""
+    source = docstring_text(data.source.name)
     lines = [
-        f'"""{len(data.sample)} rows sampled from {data.source.name} (a classifier\'s with both classes',
+        DATA_NOQA,
+        f'"""{len(data.sample)} rows sampled from {source} (a classifier\'s with both classes',
         f"evenly): the tiny champion {agent}'s tests train on, and the rows they send its service. Raw",
         "values, as a caller sends them; `libs.tabular.frames.features_frame` encodes them as the model",
         'sees them."""',

@@ -4,7 +4,7 @@ templates are filled with: its column declaration, its sample rows and its model
 
 from __future__ import annotations
 
-from tools.new_agent.dataset import MARGIN, Dataset
+from tools.new_agent.dataset import MARGIN, OUTPUT_FIELDS, Dataset
 from tools.new_agent.declaration import columns_module, sample_module
 from tools.new_agent.render import Names
 
@@ -28,6 +28,7 @@ def template_facts(names: Names, data: Dataset) -> dict[str, str]:
     id_note = f"Rows are grouped by `{data.id.name}` in the split." if data.id else "No id column."
     return {
         "row_class": f"{camel}Row",
+        "output_field": OUTPUT_FIELDS[names.kind],
         "answer_class": f"{camel}Answer",
         "target": data.target.name,
         "positive": positive,
