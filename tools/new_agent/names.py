@@ -9,7 +9,7 @@ from pathlib import Path
 # A lowercase Python identifier: the name is a package (`agents.<name>`), a Pants resolve, a
 # Docker repository and a DVC path at once, and must be valid as all four.
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
-MAX_LENGTH = 32  # keeps generated lines inside the formatter's limit
+MAX_LENGTH = 19  # the longest name whose generated lines fit the formatter's limit (render_test.py)
 KINDS = ("classifier", "regressor", "anomaly")
 
 
