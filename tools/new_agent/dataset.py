@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,7 +195,8 @@ def _target(
         ).fetchall()
         if len(counts) != 2:
             raise Refusal(
-                f"--target {name!r} has {len(counts)} distinct values; the classifier kind needs exactly 2"
+                f"--target {name!r} has {len(counts)} distinct value{'' if len(counts) == 1 else 's'};"
+                " the classifier kind needs exactly 2"
             )
         if min(count for _, count in counts) < MIN_CLASS_ROWS:
             raise Refusal(f"--target {name!r}: a class has fewer than 10 rows, too few to train and evaluate")
@@ -235,6 +237,10 @@ def read_dataset(path: Path, *, target: str, id_column: str | None, kind: str) -
     relation = _relation(connection, path)
     relation.create_view("data")
     types = dict(zip(relation.columns, (str(dtype) for dtype in relation.types), strict=True))
+    if all(re.fullmatch(r"column\d+", name) for name in types):  # DuckDB's names when it found no header
+        raise Refusal(
+            f"--data {path.name}: no header row could be read (an empty file, or rows of different lengths)"
+        )
     for flag, name in (("--target", target), ("--id", id_column)):
         if name is not None and name not in types:
             raise Refusal(f"{flag} {name!r} is not a column of {path.name}: it has {', '.join(types)}")

@@ -214,3 +214,13 @@ def test_only_markdown_templates_carry_text_from_the_users_file() -> None:
         if not template.name.endswith(".md.tmpl"):
             used = set(re.findall(r"@@(\w+)", template.read_text(encoding="utf-8"))) & user_text
             assert not used, f"{template} uses {sorted(used)}"
+
+
+def test_a_file_with_no_readable_header_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b,label\n" + "".join(f"{i},{i},x\n" for i in range(40)) + "1,2,3,4,5\n")
+    for path in (empty, ragged):
+        with pytest.raises(Refusal, match="no header row could be read|cannot be read"):
+            read_dataset(path, target="label", id_column=None, kind="classifier")

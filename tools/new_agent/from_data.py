@@ -35,12 +35,17 @@ def template_facts(names: Names, data: Dataset) -> dict[str, str]:
         "source_name": data.source.name,
         "sha256": data.sha256,
         "rows": str(data.rows),
-        "n_features": str(len(data.features)),
+        "n_features": counted(len(data.features), "feature column"),
         "target_summary": summary,
         "id_note": id_note,
         "left_out": left_out,
         "margin": f"{MARGIN:.0%}",
     }
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 feature column``, ``3 feature columns``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def generated_files(agent: str, data: Dataset) -> dict[str, str]:
