@@ -188,7 +188,7 @@ def _target(
     null_count = f"SELECT count(*) FILTER (WHERE {missing}) FROM data"  # noqa: S608 (quoted name)
     (nulls,) = connection.execute(null_count).fetchone()
     if nulls:
-        raise Refusal(f"--target {name!r} has {nulls} null values: drop those rows or fill them first")
+        raise Refusal(f"--target {name!r} has {nulls} null or NaN values: drop those rows or fill them first")
     if kind == "classifier":
         counts = connection.execute(
             f"SELECT CAST({quoted} AS VARCHAR) AS value, count(*) FROM data GROUP BY 1 ORDER BY 1"  # noqa: S608
@@ -199,7 +199,10 @@ def _target(
                 " the classifier kind needs exactly 2"
             )
         if min(count for _, count in counts) < MIN_CLASS_ROWS:
-            raise Refusal(f"--target {name!r}: a class has fewer than 10 rows, too few to train and evaluate")
+            raise Refusal(
+                f"--target {name!r}: a class has fewer than {MIN_CLASS_ROWS} rows,"
+                " too few to train and evaluate"
+            )
         classes = tuple(str(value) for value, _ in counts)
         return Column(name, "category", categories=classes), tuple((str(v), int(c)) for v, c in counts), None
     if column is None or column.kind not in ("int", "float"):

@@ -132,7 +132,7 @@ def test_nan_counts_as_missing_and_infinity_is_refused(tmp_path: Path) -> None:
     )
     f = {column.name: column for column in data.features}["f"]
     assert f.nullable and f.minimum is not None and f.maximum is not None
-    with pytest.raises(Refusal, match="null values"):
+    with pytest.raises(Refusal, match="null or NaN values"):
         read_dataset(
             write_rows(tmp_path / "nan_target.csv", ["x", "f", "y"], rows),
             target="f",
