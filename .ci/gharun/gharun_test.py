@@ -194,10 +194,6 @@ class RepositoryWorkflows(unittest.TestCase):
         self.assertRegex(workflow.where(steps[0]), r"pull-request\.yaml:\d+$")
 
 
-if __name__ == "__main__":
-    unittest.main(verbosity=2)
-
-
 class OrphanProcesses(unittest.TestCase):
     def test_what_a_job_left_running_is_killed_and_nothing_else(self) -> None:
         tracking_id = f"github_{uuid.uuid4()}"
@@ -215,3 +211,7 @@ class OrphanProcesses(unittest.TestCase):
             for process in (left, other):
                 process.kill()
                 process.wait()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -155,16 +155,18 @@ class JobRunner:
         self.declared_env.update(self._evaluate_env(self.job.get("env") or {}, self.job))
         deadline = time.monotonic() + 60 * float(self.job.get("timeout-minutes", 360))
         started = time.monotonic()
-        for index, step in enumerate(self.job["steps"]):
-            self._step(index, step, deadline)
-        for save in self.env.post_steps:
-            save(self.status == "success")
-        tracking_id = self.env.env.get(TRACKING_VARIABLE)
-        orphans = kill_orphans(tracking_id) if tracking_id else []
-        if orphans:
-            print("\n--- Cleaning up orphan processes")
-            for pid, name in orphans:
-                print(f"Terminate orphan process: pid ({pid}) ({name})")
+        tracking_id = self.env.env.get(TRACKING_VARIABLE)  # the runner's own: a step cannot change it
+        try:
+            for index, step in enumerate(self.job["steps"]):
+                self._step(index, step, deadline)
+            for save in self.env.post_steps:
+                save(self.status == "success")
+        finally:  # a refused step or an interrupt leaves no daemon behind either
+            orphans = kill_orphans(tracking_id) if tracking_id else []
+            if orphans:
+                print("\n--- Cleaning up orphan processes")
+                for pid, name in orphans:
+                    print(f"Terminate orphan process: pid ({pid}) ({name})")
         self._report(time.monotonic() - started)
         return 0 if self.status == "success" else 1
 

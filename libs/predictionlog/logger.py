@@ -253,7 +253,10 @@ class PredictionLogger:
         else:
             self._written += rows
             if self._on_written is not None:
-                self._on_written(self._written)
+                try:
+                    self._on_written(self._written)
+                except Exception:  # the writer thread must outlive its listener
+                    log.warning("prediction log %s: written count not reported", self.agent, exc_info=True)
         finally:
             for _ in batch:
                 self._queue.task_done()

@@ -160,7 +160,8 @@ class ShadowChild:
         try:
             outcome = self._call(_score, payload, rows, timeout_s=None)
         except Unavailable as error:
-            raise Unavailable(str(error), *self._settle_lost()) from error
+            settled, unreported = self._settle_lost()
+            raise Unavailable(str(error), settled + lost, unreported) from error  # lost: never crossed
         self._reported_dropped += sum(outcome.dropped.values()) + outcome.log_dropped
         self._reported_scored += outcome.scored - outcome.log_dropped
         if lost:
