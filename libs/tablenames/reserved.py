@@ -9,6 +9,8 @@ from __future__ import annotations
 
 SPLIT_COLUMN = "split"  # the feature table's train/holdout column (libs.tabular.frames)
 ANSWER_FIELDS = frozenset({"model_name", "model_version"})  # every answer's model identity
+# What the shadow's log adds to each row's inputs (libs.serving.shadow_scoring).
+SHADOW_FIELDS = frozenset({"champion_output", "champion_version"})
 # pydantic.BaseModel's public attributes: request and answer rows are pydantic models, where a field
 # of one of these names is refused or shadows the method (reserved_test.py checks this against pydantic).
 MODEL_ATTRIBUTES = frozenset(
@@ -18,6 +20,7 @@ MODEL_ATTRIBUTES = frozenset(
         "model_fields_set", "model_json_schema", "model_parametrized_name", "model_post_init",
         "model_rebuild", "model_validate", "model_validate_json", "model_validate_strings", "parse_file",
         "parse_obj", "parse_raw", "schema", "schema_json", "update_forward_refs", "validate",
+        "Config",  # not an attribute, but create_model takes a field of that name as the model's config
     }
 )  # fmt: skip
 
@@ -32,6 +35,8 @@ def name_refusal(name: str) -> str | None:
         return "the feature table adds its own train/holdout column of that name"
     if name in ANSWER_FIELDS:
         return "every answer carries the model's identity under that name"
+    if name in SHADOW_FIELDS:
+        return "a shadow model's log records the champion's answer under that name"
     if name in MODEL_ATTRIBUTES:
         return "request and answer rows are pydantic models, which use that name themselves"
     return None

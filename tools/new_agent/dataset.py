@@ -38,6 +38,7 @@ _INT64 = (-(2**63), 2**63 - 1)
 _LARGEST = 1.7976931348623157e308  # the largest finite float: a widened range stops there
 MIN_CLASS_ROWS = 10
 MIN_CLASS_IDS = 2  # a stratified split by id puts ids of each class on both sides
+MIN_IDS = 10  # and a holdout of a fraction of them (params.yaml) still holds one id of each class
 # The answer's output field per kind (the dataset templates name it through @@output_field).
 OUTPUT_FIELDS = {"classifier": "probability", "regressor": "prediction"}
 
@@ -96,8 +97,17 @@ def _widened(low: float, high: float, integer: bool) -> tuple[float, float]:
     if integer:
         low, high = float(math.floor(max(low, -_LARGEST))), float(math.ceil(min(high, _LARGEST)))
     else:
-        low, high = float(f"{low:.6g}"), float(f"{high:.6g}")
+        low, high = _six_digits(low, math.floor), _six_digits(high, math.ceil)
     return max(low, -_LARGEST), min(high, _LARGEST)
+
+
+def _six_digits(value: float, direction: Any) -> float:
+    """``value`` to six significant digits, rounded outward (``math.floor`` for a minimum,
+    ``math.ceil`` for a maximum), so a range never excludes a value it was widened around."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - 5)
+    return float(f"{direction(value / step) * step:.6g}")
 
 
 def _predicates(column: str, dtype: str) -> tuple[str, str]:
@@ -168,15 +178,21 @@ def _groups_per_class(connection: Any, id_name: str, target: Column) -> None:
 
 
 def _id_column(connection: Any, name: str, dtype: str) -> Column:
-    nulls, distinct = connection.execute(
-        f"SELECT count(*) FILTER (WHERE {_quoted(name)} IS NULL), count(DISTINCT {_quoted(name)}) FROM data"  # noqa: S608
+    """An int id when the values fit int64 (the feature table's integers), a string id otherwise."""
+    column = _quoted(name)
+    missing, _ = _predicates(column, dtype)
+    nulls, distinct, low, high = connection.execute(
+        f"SELECT count(*) FILTER (WHERE {missing}), count(DISTINCT {column}), min({column}), max({column})"  # noqa: S608
+        " FROM data"
     ).fetchone()
     if nulls:
-        raise Refusal(f"--id {name!r} has {nulls} null values: every row needs its id")
+        raise Refusal(f"--id {name!r} has {nulls} null or NaN values: every row needs its id")
     if distinct < 2:
         raise Refusal(f"--id {name!r} has a single value: it cannot group a split")
-    kind = "int" if dtype.split("(")[0] in _INTEGERS else "str"
-    return Column(name, kind)
+    if distinct < MIN_IDS:
+        raise Refusal(f"--id {name!r} has {distinct} values; a split by id needs at least {MIN_IDS}")
+    fits = dtype.split("(")[0] in _INTEGERS and _INT64[0] <= int(low) and int(high) <= _INT64[1]
+    return Column(name, "int" if fits else "str")
 
 
 def _target(
@@ -211,22 +227,25 @@ def _target(
     return Column(name, "float", False, column.minimum, column.maximum), (), float(mean)
 
 
-def _sample(connection: Any, names: Sequence[str], target: str, kind: str) -> tuple[dict[str, Any], ...]:
-    """Up to SAMPLE_ROWS rows, the same on every run; a classifier's has both classes evenly."""
+def _sample(
+    connection: Any, names: Sequence[str], target: str, kind: str, text: Sequence[str] = ()
+) -> tuple[dict[str, Any], ...]:
+    """Up to SAMPLE_ROWS rows, the same on every run; a classifier's has both classes evenly.
+    A classifier's target and the ``text`` columns (a string id) are sampled as text."""
+    as_text = {*text, *((target,) if kind == "classifier" else ())}
     columns = ", ".join(
-        (
-            f"CAST({_quoted(name)} AS VARCHAR) AS {_quoted(name)}"
-            if kind == "classifier" and name == target
-            else _quoted(name)
-        )
+        f"CAST({_quoted(name)} AS VARCHAR) AS {_quoted(name)}" if name in as_text else _quoted(name)
         for name in names
     )
     per_class = SAMPLE_ROWS // 2
     partition = f"PARTITION BY CAST({_quoted(target)} AS VARCHAR) " if kind == "classifier" else ""
     limit = per_class if kind == "classifier" else SAMPLE_ROWS
     rows = connection.execute(
-        f"SELECT {columns} FROM (SELECT *, row_number() OVER ({partition}ORDER BY hash(rowid_)) AS n"  # noqa: S608
-        f" FROM (SELECT *, row_number() OVER () AS rowid_ FROM data)) WHERE n <= {limit} ORDER BY rowid_"
+        # Only the declared columns, none of which may start with an underscore (libs/tablenames), so
+        # the helper columns _row and _pick shadow nothing.
+        f"SELECT {columns} FROM (SELECT *, row_number() OVER ({partition}ORDER BY hash(_row)) AS _pick"  # noqa: S608
+        f" FROM (SELECT {', '.join(map(_quoted, names))}, row_number() OVER () AS _row FROM data))"
+        f" WHERE _pick <= {limit} ORDER BY _row"
     ).fetchall()
     return tuple(dict(zip(names, row, strict=True)) for row in rows)
 
@@ -287,7 +306,9 @@ def read_dataset(path: Path, *, target: str, id_column: str | None, kind: str) -
         left_out=tuple(left_out),
         target_counts=counts,
         target_mean=mean,
-        sample=_sample(connection, names, target, kind),
+        sample=_sample(
+            connection, names, target, kind, [identity.name] if identity and identity.kind == "str" else []
+        ),
     )
 
 

@@ -224,3 +224,42 @@ def test_a_file_with_no_readable_header_says_so(tmp_path: Path) -> None:
     for path in (empty, ragged):
         with pytest.raises(Refusal, match="no header row could be read|cannot be read"):
             read_dataset(path, target="label", id_column=None, kind="classifier")
+
+
+def test_ranges_round_outward_and_wide_characters_count_twice(tmp_path: Path) -> None:
+    from tools.new_agent.dataset import _widened
+    from tools.new_agent.declaration import call, width
+
+    low, high = _widened(1234567.0, 1234568.0, False)
+    assert low <= 1234567.0 and high >= 1234568.0
+    assert width("顧客の年齢") == 10 and width("age") == 3
+    values = [f'"{"東京都" * 4}{index}"' for index in range(6)]
+    assert all(width(line) <= 110 for line in call("Column", ['"顧客"', ("categories", values)], 8))
+
+
+def test_one_feature_is_declared_as_black_writes_a_one_tuple(tmp_path: Path) -> None:
+    rows = [[index * 0.5, index % 5] for index in range(60)]
+    data = read_dataset(
+        write_rows(tmp_path / "one.csv", ["x", "y"], rows), target="y", id_column=None, kind="regressor"
+    )
+    assert '    features=(Column("x", minimum=0.0, maximum=36.875),),' in columns_module("one", data)
+
+
+def test_a_string_or_huge_id_is_sampled_as_text_and_needs_ten_values(tmp_path: Path) -> None:
+    rows = [[2**63 + index % 12, index * 0.5, index % 5] for index in range(60)]
+    data = read_dataset(
+        write_rows(tmp_path / "big.csv", ["key", "x", "y"], rows),
+        target="y",
+        id_column="key",
+        kind="regressor",
+    )
+    assert data.id is not None and data.id.kind == "str"
+    assert all(isinstance(row["key"], str) for row in data.sample)
+    few = [[index % 4, index * 0.5, index % 5] for index in range(60)]
+    with pytest.raises(Refusal, match="at least 10"):
+        read_dataset(
+            write_rows(tmp_path / "few.csv", ["key", "x", "y"], few),
+            target="y",
+            id_column="key",
+            kind="regressor",
+        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -58,6 +59,16 @@ def docstring_text(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
+def width(text: str) -> int:
+    """Columns as black counts them: East Asian wide characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        for char in text
+    )
+
+
 Argument = str | tuple[str, list[str]]  # `x` or `key=(v1, v2, ...)`
 
 
@@ -72,12 +83,12 @@ def call(function: str, arguments: Sequence[Argument], indent: int) -> list[str]
     """`function(a, b),` on one line if it fits at `indent`, else exploded (a long tuple too)."""
     pad = " " * indent
     one_line = f"{pad}{function}({', '.join(_flat(argument) for argument in arguments)}),"
-    if len(one_line) <= LINE:
+    if width(one_line) <= LINE:
         return [one_line]
     lines = [f"{pad}{function}("]
     for argument in arguments:
         line = f"{pad}    {_flat(argument)},"
-        if len(line) > LINE and not isinstance(argument, str):
+        if width(line) > LINE and not isinstance(argument, str):
             key, values = argument
             lines.append(f"{pad}    {key}=(")
             lines.extend(f"{pad}        {value}," for value in values)
@@ -128,10 +139,14 @@ def columns_module(agent: str, data: Dataset) -> str:
     ]
     if data.id is not None:
         lines.extend(line.replace("Column(", "id=Column(", 1) for line in column_call(data.id, 4))
-    lines.append("    features=(")
-    for column in data.features:
-        lines.extend(column_call(column, 8))
-    lines.append("    ),")
+    only = column_call(data.features[0], 0) if len(data.features) == 1 else []
+    if len(only) == 1 and width(f"    features=({only[0]}),") <= LINE:
+        lines.append(f"    features=({only[0]}),")  # a one-tuple's comma is not black's magic comma
+    else:
+        lines.append("    features=(")
+        for column in data.features:
+            lines.extend(column_call(column, 8))
+        lines.append("    ),")
     lines.extend(line.replace("Column(", "target=Column(", 1) for line in column_call(data.target, 4))
     lines.append(")")
     return "\n".join(lines) + "\n"
