@@ -24,7 +24,9 @@ exits when the worker shuts it down or is gone (``libs.predictionlog.child_write
 A child that dies is replaced, up to ``MAX_STARTS`` times; the rows it was handed and neither wrote
 nor reported dropped are counted as dropped (``score`` raises ``Unavailable`` saying how many). Its
 log tells the worker after each write how many rows reached the files, through a counter in shared
-memory, so a child killed at any moment leaves each row counted once: written or lost. After that, or
+memory, so a killed child leaves each row counted once, written or lost (but for a kill in the instant
+between a file's rename and its count; and a child killed by ``flush``'s or ``close``'s timeout, at
+shutdown, is not settled). After that, or
 if the shadow's check cannot cross to a child, ``usable`` is False and the caller scores in its own
 thread.
 """
