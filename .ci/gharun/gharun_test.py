@@ -202,15 +202,23 @@ class OrphanProcesses(unittest.TestCase):
             ["sleep", "300"], env={**os.environ, "RUNNER_TRACKING_ID": tracking_id}, start_new_session=True
         )
         other = subprocess.Popen(["sleep", "300"], env={**os.environ, "RUNNER_TRACKING_ID": "github_other"})
-        try:
-            killed = kill_orphans(tracking_id)
-            self.assertEqual(killed, [(left.pid, "sleep")])
-            self.assertEqual(left.wait(timeout=10), -9)
-            self.assertIsNone(other.poll())
-        finally:
-            for process in (left, other):
-                process.kill()
-                process.wait()
+        with tempfile.TemporaryDirectory() as folder:
+            workspace = Path(folder) / "work"
+            (workspace / "repo").mkdir(parents=True)
+            # A daemon that dropped its environment (as pantsd does), in the workspace, as the job's user.
+            scrubbed = subprocess.Popen(
+                ["sleep", "300"], env={}, cwd=workspace / "repo", start_new_session=True
+            )
+            try:
+                killed = kill_orphans(tracking_id, uid=os.getuid(), workspace=workspace)
+                self.assertEqual(sorted(killed), sorted([(left.pid, "sleep"), (scrubbed.pid, "sleep")]))
+                self.assertEqual(left.wait(timeout=10), -9)
+                self.assertEqual(scrubbed.wait(timeout=10), -9)
+                self.assertIsNone(other.poll())
+            finally:
+                for process in (left, other, scrubbed):
+                    process.kill()
+                    process.wait()
 
 
 if __name__ == "__main__":

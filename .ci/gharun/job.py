@@ -5,7 +5,9 @@ workflow, job and step `env:` layered, `if:`, `working-directory`, `continue-on-
 `timeout-minutes`; after each step GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY
 are read back as the hosted runner does. The job's exit status is its conclusion. When the job ends,
 the processes its steps left running (a daemon such as pantsd) are killed, as the hosted runner does:
-each step's environment carries the job's RUNNER_TRACKING_ID, and whatever still has it goes.
+each step's environment carries the job's RUNNER_TRACKING_ID, and whatever still has it goes. A
+daemon that replaces its environment (pantsd keeps three variables) is found by what it still shows:
+the job's user, and a working directory in the job's workspace.
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ class JobRunner:
             for save in self.env.post_steps:
                 save(self.status == "success")
         finally:  # a refused step or an interrupt leaves no daemon behind either
-            orphans = kill_orphans(tracking_id) if tracking_id else []
+            orphans = kill_orphans(tracking_id, uid=self.env.user.pw_uid, workspace=self.env.workspace)
             if orphans:
                 print("\n--- Cleaning up orphan processes")
                 for pid, name in orphans:
@@ -309,16 +311,18 @@ class JobRunner:
         print(f"  step summary: {self.summary}")
 
 
-def kill_orphans(tracking_id: str) -> list[tuple[int, str]]:
-    """Kills every process whose environment holds ``RUNNER_TRACKING_ID=tracking_id``; returns their
-    pids and names. Reading other users' /proc/<pid>/environ needs root, as the runner is."""
-    needle = f"{TRACKING_VARIABLE}={tracking_id}".encode()
+def kill_orphans(tracking_id: str | None, *, uid: int, workspace: Path) -> list[tuple[int, str]]:
+    """Kills every process whose environment holds ``RUNNER_TRACKING_ID=tracking_id``, and every
+    process of user ``uid`` working inside ``workspace``; returns their pids and names. Reading other
+    users' /proc/<pid>/environ needs root, as the runner is."""
+    needle = f"{TRACKING_VARIABLE}={tracking_id}".encode() if tracking_id else None
     killed = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+            tracked = needle is not None and needle in (entry / "environ").read_bytes().split(b"\0")
+            if not tracked and not _works_in(entry, uid, workspace):
                 continue
             name = (entry / "comm").read_text(encoding="utf-8").strip()
             os.kill(int(entry.name), signal.SIGKILL)
@@ -326,3 +330,10 @@ def kill_orphans(tracking_id: str) -> list[tuple[int, str]]:
             continue
         killed.append((int(entry.name), name))
     return killed
+
+
+def _works_in(process: Path, uid: int, workspace: Path) -> bool:
+    if process.stat().st_uid != uid:
+        return False
+    cwd = Path(os.readlink(process / "cwd"))
+    return cwd == workspace or workspace in cwd.parents
