@@ -269,13 +269,19 @@ def _child_pids(scorer: ShadowScorer) -> list[int]:
     return list(child._pool._processes)
 
 
-def test_a_killed_shadow_process_loses_its_unwritten_rows_counted_and_a_new_one_scores_on(
-    tmp_path: Path, champion: Champion
-) -> None:
+def _child_with_a_reported_batch(tmp_path: Path, champion: Champion) -> ShadowScorer:
+    """A scorer whose child has scored one request's 4 rows and said so; its log writes every 5 s."""
     _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
     scorer = _scorer(tmp_path, separate_process=True, gather_s=0.0)
     scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
-    wait_for(lambda: scorer.scored == 4 or None, what="the child's first batch")  # scored, not yet written
+    wait_for(lambda: scorer.scored == 4 or None, what="the child's first batch")
+    return scorer
+
+
+def test_a_killed_shadow_process_loses_its_unwritten_rows_counted_and_a_new_one_scores_on(
+    tmp_path: Path, champion: Champion
+) -> None:
+    scorer = _child_with_a_reported_batch(tmp_path, champion)  # scored, not yet written
     first = _child_pids(scorer)
     for pid in first:
         os.kill(pid, signal.SIGKILL)
@@ -296,10 +302,7 @@ def test_a_killed_shadow_process_loses_its_unwritten_rows_counted_and_a_new_one_
 def test_rows_a_killed_child_wrote_after_its_last_report_count_as_scored_not_lost(
     tmp_path: Path, champion: Champion
 ) -> None:
-    _bundle(tmp_path / "champion" / "shadow", "2", slope=2.0)
-    scorer = _scorer(tmp_path, separate_process=True, gather_s=0.0)
-    scorer.submit(ROWS, LOGGED, [0.0] * 4, champion, _predict)
-    wait_for(lambda: scorer.scored == 4 or None, what="the child's first batch")  # reported before written
+    scorer = _child_with_a_reported_batch(tmp_path, champion)  # reported before written
     child = scorer._child
     assert child is not None and child._written is not None
     written = child._written

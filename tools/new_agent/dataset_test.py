@@ -105,6 +105,19 @@ def write_parquet(query: str, path: Path) -> None:
     relation.write_parquet(str(path))
 
 
+def read_rows(
+    path: Path,
+    header: list[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    target: str,
+    id_column: str | None,
+    kind: str,
+) -> Dataset:
+    """``rows`` under ``header`` as a CSV file at ``path``, read as the scaffolder reads it."""
+    return read_dataset(write_rows(path, header, rows), target=target, id_column=id_column, kind=kind)
+
+
 def test_a_crafted_column_name_stays_text_in_every_generated_file(tmp_path: Path) -> None:
     # A left-out (date) column whose name would close the docstring and run code on import.
     hostile = 'd""";__import__("os").system("touch pwned");"""'
@@ -127,17 +140,14 @@ def test_a_crafted_column_name_stays_text_in_every_generated_file(tmp_path: Path
 
 def test_nan_counts_as_missing_and_infinity_is_refused(tmp_path: Path) -> None:
     rows = [[index, "NaN" if index % 7 == 0 else index * 0.5, index % 5] for index in range(60)]
-    data = read_dataset(
-        write_rows(tmp_path / "nan.csv", ["x", "f", "y"], rows), target="y", id_column=None, kind="regressor"
+    data = read_rows(
+        tmp_path / "nan.csv", ["x", "f", "y"], rows, target="y", id_column=None, kind="regressor"
     )
     f = {column.name: column for column in data.features}["f"]
     assert f.nullable and f.minimum is not None and f.maximum is not None
     with pytest.raises(Refusal, match="null or NaN values"):
-        read_dataset(
-            write_rows(tmp_path / "nan_target.csv", ["x", "f", "y"], rows),
-            target="f",
-            id_column=None,
-            kind="regressor",
+        read_rows(
+            tmp_path / "nan_target.csv", ["x", "f", "y"], rows, target="f", id_column=None, kind="regressor"
         )
     infinite = [[index, "inf" if index == 3 else index * 1.5, index % 5] for index in range(60)]
     path = tmp_path / "inf.parquet"
@@ -177,19 +187,16 @@ def test_names_the_framework_uses_are_refused_before_anything_is_written(
 ) -> None:
     rows = [[index % 9, index * 0.5, index % 5, index % 6][: len(header)] for index in range(60)]
     with pytest.raises(Refusal, match="cannot be"):
-        read_dataset(
-            write_rows(tmp_path / "named.csv", header, rows),
-            target=target,
-            id_column=id_column,
-            kind="regressor",
-        )
+        read_rows(tmp_path / "named.csv", header, rows, target=target, id_column=id_column, kind="regressor")
 
 
 def test_a_split_by_id_needs_ids_of_both_classes(tmp_path: Path) -> None:
     rows = [[f"P{index % 20:03d}", index * 0.5, "yes" if index % 20 == 0 else "no"] for index in range(300)]
     with pytest.raises(Refusal, match="1 ids have class"):
-        read_dataset(
-            write_rows(tmp_path / "groups.csv", ["patient", "x", "cls"], rows),
+        read_rows(
+            tmp_path / "groups.csv",
+            ["patient", "x", "cls"],
+            rows,
             target="cls",
             id_column="patient",
             kind="classifier",
@@ -239,27 +246,17 @@ def test_ranges_round_outward_and_wide_characters_count_twice(tmp_path: Path) ->
 
 def test_one_feature_is_declared_as_black_writes_a_one_tuple(tmp_path: Path) -> None:
     rows = [[index * 0.5, index % 5] for index in range(60)]
-    data = read_dataset(
-        write_rows(tmp_path / "one.csv", ["x", "y"], rows), target="y", id_column=None, kind="regressor"
-    )
+    data = read_rows(tmp_path / "one.csv", ["x", "y"], rows, target="y", id_column=None, kind="regressor")
     assert '    features=(Column("x", minimum=0.0, maximum=36.875),),' in columns_module("one", data)
 
 
 def test_a_string_or_huge_id_is_sampled_as_text_and_needs_ten_values(tmp_path: Path) -> None:
     rows = [[2**63 + index % 12, index * 0.5, index % 5] for index in range(60)]
-    data = read_dataset(
-        write_rows(tmp_path / "big.csv", ["key", "x", "y"], rows),
-        target="y",
-        id_column="key",
-        kind="regressor",
+    data = read_rows(
+        tmp_path / "big.csv", ["key", "x", "y"], rows, target="y", id_column="key", kind="regressor"
     )
     assert data.id is not None and data.id.kind == "str"
     assert all(isinstance(row["key"], str) for row in data.sample)
     few = [[index % 4, index * 0.5, index % 5] for index in range(60)]
     with pytest.raises(Refusal, match="at least 10"):
-        read_dataset(
-            write_rows(tmp_path / "few.csv", ["key", "x", "y"], few),
-            target="y",
-            id_column="key",
-            kind="regressor",
-        )
+        read_rows(tmp_path / "few.csv", ["key", "x", "y"], few, target="y", id_column="key", kind="regressor")

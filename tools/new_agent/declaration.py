@@ -47,7 +47,7 @@ def literal(value: Any) -> str:
 def _quoted_as_black_writes(text: str) -> str:
     """Double quotes, unless the text holds more double quotes than single ones (black's rule:
     the quotes that need fewer escapes, double on a tie)."""
-    body = json.dumps(text, ensure_ascii=False)[1:-1]  # escapes backslashes, quotes, control characters
+    body = docstring_text(text)  # backslashes, double quotes and control characters escaped
     if text.count('"') > text.count("'"):
         return "'" + body.replace('\\"', '"').replace("'", "\\'") + "'"
     return f'"{body}"'
