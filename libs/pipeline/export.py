@@ -10,6 +10,7 @@ so a running service stops scoring a shadow that is gone.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 from libs.modelfiles.bundle import IDENTITY_FILE, champion_dir, shadow_dir, write_champion
@@ -20,13 +21,22 @@ from libs.pipeline.registration import load_champion
 def export_champion(ctx: StageContext, model_name: str) -> None:
     current = load_champion(model_name)
     if current is None:
-        raise RuntimeError(f"no champion registered for {model_name}; run the register stage first")
+        raise RuntimeError(f"no champion registered for {model_name}: {_why_none(ctx)}")
     model, version = current
     directory = write_champion(
         model, model_name=model_name, model_version=version, directory=champion_dir(ctx.agent)
     )
     print(f"{model_name}: champion v{version} exported to {directory}")
     export_shadow(ctx, model_name)
+
+
+def _why_none(ctx: StageContext) -> str:
+    """The register stage's own reason when it rejected the agent's first model."""
+    registration = ctx.out("registration.json")
+    if not registration.exists():
+        return "run the register stage first"
+    reason = json.loads(registration.read_text(encoding="utf-8")).get("reason", "")
+    return f"the register stage promoted none ({reason}); nothing to ship"
 
 
 def export_shadow(ctx: StageContext, model_name: str) -> None:

@@ -1,8 +1,10 @@
-"""The register stage: log the challenger with its lineage, gate it against the champion, then
-promote it or put it in shadow as the agent's ``gate:`` policy says (``libs.tracking.policy``).
+"""The register stage: log the challenger with its lineage, gate it against its baseline and the
+champion, then promote it or put it in shadow as the agent's ``gate:`` policy says
+(``libs.tracking.policy``).
 
 Both models are scored by the same function on the same held-out rows, so the gate compares like
-with like; the decision, with its numbers, is written to the stage's output and to the registry.
+with like; the baseline's score is the evaluate stage's ``baseline.<metric>`` in metrics.json, on
+the same rows. The decision, with its numbers, is written to the stage's output and to the registry.
 The output holds no run id: DVC records its md5 in the committed dvc.lock, so it must be the same
 bytes for the same inputs and registry (the version names the run, `cli show` prints it).
 
@@ -17,13 +19,15 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from libs.pipeline.context import StageContext
 from libs.warehouse import atomic_write_json
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from libs.tracking import Baseline
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,25 @@ def load_champion(model_name: str) -> tuple[object, str] | None:
     if version is None:
         return None
     return load_sklearn_model(model_name, version.version), str(version.version)
+
+
+def metrics_baseline(metrics: dict[str, Any], metric: str) -> Baseline:
+    """The evaluate stage's naive baseline for ``metric``; its absence fails the stage, not the gate.
+
+    Every evaluate stage scores a baseline on the held-out rows (``{"baseline": {"name": ...,
+    metric: score}}``); without it an agent's first model would ship whatever its score.
+    """
+    from libs.tracking import Baseline
+
+    section = metrics.get("baseline")
+    score = section.get(metric) if isinstance(section, dict) else None
+    if isinstance(score, bool) or not isinstance(score, int | float):
+        raise ValueError(
+            f"metrics.json has no number at baseline.{metric}: the evaluate stage must score a naive "
+            "baseline on the held-out rows, which the gate's challenger has to beat"
+        )
+    name = section.get("name") if isinstance(section, dict) else None
+    return Baseline(name=str(name or "baseline"), score=float(score))
 
 
 def register_and_gate(
@@ -73,6 +96,7 @@ def register_and_gate(
 
     policy = GatePolicy.from_params(ctx.section("gate"))
     metrics = json.loads(ctx.out("metrics.json").read_text(encoding="utf-8"))
+    baseline = metrics_baseline(metrics, spec.metric)
     lineage = collect_lineage(input_paths=list(spec.input_paths), resolve=ctx.agent, params=ctx.params)
     challenger_score = score(model)
     current = load_champion(spec.model_name)
@@ -94,6 +118,7 @@ def register_and_gate(
             champion_score,
             margin=spec.margin,
             higher_is_better=spec.higher_is_better,
+            baseline=baseline,
         )
         outcome, _ = apply_policy(spec.model_name, decision, policy)
     atomic_write_json(
@@ -111,6 +136,8 @@ def register_and_gate(
             "margin": spec.margin,
             "challenger_score": challenger_score,
             "champion_score": champion_score,
+            "baseline_name": baseline.name,
+            "baseline_score": baseline.score,
             "promoted": decision.promoted,
             "reason": decision.reason,
         },

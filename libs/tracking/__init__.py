@@ -8,7 +8,7 @@ from libs.tracking.errors import (
     TrackingError,
     UntrustedModelError,
 )
-from libs.tracking.gate import GateDecision, decide, gate
+from libs.tracking.gate import Baseline, GateDecision, decide, gate
 from libs.tracking.gitstate import GitState, git_state
 from libs.tracking.inputs import log_data_inputs, log_evaluation_metrics
 from libs.tracking.lineage import Lineage, collect_lineage
@@ -35,6 +35,7 @@ from libs.tracking.uris import pointed_at
 __all__ = [
     "CHAMPION_ALIAS",
     "DataHash",
+    "Baseline",
     "GateDecision",
     "GatePolicy",
     "GitState",

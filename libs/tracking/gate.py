@@ -1,8 +1,10 @@
-"""The promotion gate: a challenger replaces the champion only if it beats it by a margin.
+"""The promotion gate: a challenger must beat its naive baseline, then the champion by a margin.
 
-Both scores must come from the same evaluation on the same held-out rows (the caller scores the
-champion via ``load_champion_model``); the gate compares numbers and records its decision, with
-them, on the challenger's model version and on the run that produced it.
+All scores must come from the same evaluation on the same held-out rows (the caller scores the
+champion via ``load_champion_model``; the evaluate stage scores the baseline); the gate compares
+numbers and records its decision, with them, on the challenger's model version and on the run that
+produced it. The baseline rule is what stops an agent's first model, which has no champion to
+beat, from shipping when it is no better than last week's demand or a coin toss.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ def _num(value: float) -> str:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """The naive model every challenger must beat, scored by the evaluate stage on the same rows."""
+
+    name: str
+    score: float
+
+
+@dataclass(frozen=True)
 class GateDecision:
     promoted: bool
     reason: str
@@ -35,6 +45,7 @@ class GateDecision:
     champion_score: float | None
     margin: float
     higher_is_better: bool
+    baseline: Baseline | None = None
 
     def as_tags(self) -> dict[str, str]:
         return {
@@ -48,13 +59,42 @@ class GateDecision:
             ),
             f"{TAG_PREFIX}margin": repr(self.margin),
             f"{TAG_PREFIX}higher_is_better": str(self.higher_is_better).lower(),
+            f"{TAG_PREFIX}baseline": "none" if self.baseline is None else self.baseline.name,
+            f"{TAG_PREFIX}baseline_score": "none" if self.baseline is None else repr(self.baseline.score),
         }
+
+    @property
+    def beats_baseline(self) -> bool:
+        """False only when a baseline was given and the challenger does not strictly beat it."""
+        if self.baseline is None:
+            return True
+        return _beats(improvement(self.challenger_score, self.baseline.score, self.higher_is_better))
 
 
 def _check_finite(**values: float | None) -> None:
     for name, value in values.items():
         if value is not None and not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value}")
+
+
+def improvement(score: float, reference: float, higher_is_better: bool) -> float:
+    """How much better ``score`` is than ``reference``, in the metric's own direction."""
+    return (score - reference if higher_is_better else reference - score) + 0.0  # no "-0" for a tie
+
+
+def _beats(gain: float) -> bool:
+    """Strictly better: a tie up to float rounding is not."""
+    return gain > 0 and not math.isclose(gain, 0.0, rel_tol=_REL_TOL, abs_tol=_ABS_TOL)
+
+
+def _below_baseline(challenger: str, challenger_score: float, baseline: Baseline, higher: bool) -> str:
+    gain = improvement(challenger_score, baseline.score, higher)
+    against = f"the baseline ({baseline.name})'s {_num(baseline.score)}"
+    direction = "higher is better" if higher else "lower is better"
+    tie = math.isclose(gain, 0.0, rel_tol=_REL_TOL, abs_tol=_ABS_TOL)
+    how = f"equals {against}" if tie else f"is worse than {against} by {_num(-gain)}"
+    compared = f"score {_num(challenger_score)} {how} ({direction})"
+    return f"rejected v{challenger}: {compared}; a model must beat its baseline"
 
 
 def _comparison(improvement: float, champion: str, champion_score: float, higher: bool) -> str:
@@ -75,9 +115,9 @@ def _verdict(
     margin: float,
     higher: bool,
 ) -> tuple[bool, str]:
-    improvement = challenger_score - champion_score if higher else champion_score - challenger_score
-    passed = improvement > margin or math.isclose(improvement, margin, rel_tol=_REL_TOL, abs_tol=_ABS_TOL)
-    compared = f"score {_num(challenger_score)} {_comparison(improvement, champion, champion_score, higher)}"
+    gain = improvement(challenger_score, champion_score, higher)
+    passed = gain > margin or math.isclose(gain, margin, rel_tol=_REL_TOL, abs_tol=_ABS_TOL)
+    compared = f"score {_num(challenger_score)} {_comparison(gain, champion, champion_score, higher)}"
     if passed:
         return True, f"promoted v{challenger}: {compared}, at least the margin {_num(margin)}"
     return False, (
@@ -94,21 +134,34 @@ def decide(
     *,
     margin: float,
     higher_is_better: bool,
+    baseline: Baseline | None = None,
 ) -> GateDecision:
-    """The rule alone, no registry: no champion promotes; else the improvement must reach ``margin``.
+    """The rule alone, no registry: a challenger that does not beat ``baseline`` is rejected; then no
+    champion promotes, else the improvement over the champion must reach ``margin``.
 
-    An improvement equal to the margin up to float rounding passes (0.85 - 0.80 vs 0.05).
+    An improvement equal to the margin up to float rounding passes (0.85 - 0.80 vs 0.05); a tie
+    with the baseline does not (a model no better than the naive rule is not worth serving).
     """
-    _check_finite(challenger_score=challenger_score, champion_score=champion_score, margin=margin)
+    _check_finite(
+        challenger_score=challenger_score,
+        champion_score=champion_score,
+        margin=margin,
+        baseline_score=None if baseline is None else baseline.score,
+    )
     challenger = str(challenger_version)
-    if champion_version is None and champion_score is None:
+    if (champion_version is None) != (champion_score is None):
+        raise ValueError("champion_version and champion_score must both be given, or neither")
+    if baseline is not None and not _beats(improvement(challenger_score, baseline.score, higher_is_better)):
+        promoted = False
+        reason = _below_baseline(challenger, challenger_score, baseline, higher_is_better)
+        if champion_version is not None:
+            reason += f", champion v{champion_version} kept"
+    elif champion_version is None or champion_score is None:
         promoted, reason = True, f"promoted v{challenger} (score {_num(challenger_score)}): no champion yet"
-    elif champion_version is not None and champion_score is not None:
+    else:
         promoted, reason = _verdict(
             challenger, challenger_score, str(champion_version), champion_score, margin, higher_is_better
         )
-    else:
-        raise ValueError("champion_version and champion_score must both be given, or neither")
     return GateDecision(
         promoted=promoted,
         reason=reason,
@@ -118,6 +171,7 @@ def decide(
         champion_score=champion_score,
         margin=margin,
         higher_is_better=higher_is_better,
+        baseline=baseline,
     )
 
 
@@ -129,6 +183,7 @@ def gate(
     *,
     margin: float,
     higher_is_better: bool,
+    baseline: Baseline | None = None,
     settings: Settings | None = None,
 ) -> GateDecision:
     """Decides against the registry's current champion and records the decision; it does not promote.
@@ -154,6 +209,7 @@ def gate(
         champion_score,
         margin=margin,
         higher_is_better=higher_is_better,
+        baseline=baseline,
     )
     tags = decision.as_tags()
     for key, value in tags.items():

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from libs.tracking import GateDecision, decide
+from libs.tracking import Baseline, GateDecision, decide
 
 
 def test_no_champion_promotes_whatever_the_score() -> None:
@@ -60,3 +60,36 @@ def test_non_finite_scores_are_refused(bad: float) -> None:
 def test_champion_version_and_score_come_together() -> None:
     with pytest.raises(ValueError, match="both be given"):
         decide(2, 0.9, 1, None, margin=0.0, higher_is_better=True)
+
+
+NAIVE = Baseline(name="seasonal naive", score=10.0)
+
+
+@pytest.mark.parametrize("score", [10.0, 10.0 + 1e-13, 12.0])
+def test_a_first_model_no_better_than_its_baseline_is_rejected(score: float) -> None:
+    decision = decide("1", score, None, None, margin=0.0, higher_is_better=False, baseline=NAIVE)
+    assert not decision.promoted
+    assert not decision.beats_baseline
+    assert decision.reason.startswith(f"rejected v1: score {score:.6g} ")
+    assert "the baseline (seasonal naive)'s 10" in decision.reason
+    assert decision.reason.endswith("(lower is better); a model must beat its baseline")
+    assert ("equals" in decision.reason) == (score < 11)
+
+
+def test_a_first_model_that_beats_its_baseline_is_promoted() -> None:
+    decision = decide("1", 9.0, None, None, margin=0.5, higher_is_better=False, baseline=NAIVE)
+    assert decision.promoted
+    assert decision.reason == "promoted v1 (score 9): no champion yet"
+    tags = decision.as_tags()
+    assert (tags["gate.baseline"], tags["gate.baseline_score"]) == ("seasonal naive", "10.0")
+
+
+def test_beating_the_champion_is_not_enough_below_the_baseline() -> None:
+    decision = decide(3, 10.5, 2, 11.0, margin=0.1, higher_is_better=False, baseline=NAIVE)
+    assert not decision.promoted
+    assert decision.reason.endswith("a model must beat its baseline, champion v2 kept")
+
+
+def test_a_baseline_score_must_be_finite() -> None:
+    with pytest.raises(ValueError, match="baseline_score must be a finite number"):
+        decide(2, 0.9, None, None, margin=0.0, higher_is_better=True, baseline=Baseline("coin", math.nan))

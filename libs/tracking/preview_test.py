@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from libs.tracking.cli import main
-from libs.tracking.preview import preview
+from libs.tracking.preview import describe, preview
 
 BASE_PROMOTED = {"promoted": True, "challenger_version": "3", "challenger_score": 10.0}
 HEAD = {"metric": "mae", "challenger_score": 9.5, "margin": 0.25, "higher_is_better": False}
@@ -35,3 +35,14 @@ def test_the_cli_prints_one_markdown_verdict(tmp_path: Path, capsys) -> None:  #
     line = capsys.readouterr().out.strip()
     assert line.startswith("**champion kept**: mae 10 (base champion v3) -> 9.9 (this PR)")
     assert "margin of 0.25" in line
+
+
+def test_a_head_no_better_than_its_baseline_says_so_with_or_without_a_base_champion() -> None:
+    head = {**HEAD, "challenger_score": 11.0, "baseline_name": "seasonal naive", "baseline_score": 10.5}
+    first = preview(None, head)
+    assert not first.promoted
+    assert describe(first, "mae") == (
+        "**would be rejected**: mae 11 (this PR) does not beat the baseline (seasonal naive) 10.5 "
+        "(lower is better)"
+    )
+    assert describe(preview(BASE_PROMOTED, head), "mae").startswith("**champion kept**: mae 11 (this PR)")

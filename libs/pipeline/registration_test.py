@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from libs.pipeline.registration import metrics_baseline
+from libs.tracking import Baseline
+
+
+def test_the_baseline_is_the_evaluate_stages_score_for_the_gated_metric() -> None:
+    metrics = {"model": {"mae": 3.2}, "baseline": {"name": "seasonal naive (lag 7 days)", "mae": 4.8}}
+    assert metrics_baseline(metrics, "mae") == Baseline(name="seasonal naive (lag 7 days)", score=4.8)
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        {"model": {"mae": 3.2}},
+        {"baseline": {"name": "naive", "rmse": 4.8}},
+        {"baseline": {"name": "naive", "mae": None}},
+        {"baseline": {"name": "naive", "mae": "4.8"}},
+        {"baseline": {"name": "naive", "mae": True}},
+        {"baseline": 4.8},
+    ],
+)
+def test_a_missing_or_unusable_baseline_fails_the_register_stage(metrics: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"metrics.json has no number at baseline\.mae"):
+        metrics_baseline(metrics, "mae")
