@@ -126,8 +126,15 @@ def _relation(connection: Any, path: Path) -> Any:
         raise Refusal(f"--data {path} cannot be read: {str(error).splitlines()[0]}") from None
 
 
-def _describe(connection: Any, name: str, dtype: str) -> tuple[Column | None, str]:
-    """The column's declaration, or None and why it is left out."""
+def _is_row_number(nulls: int, distinct: int, low: Any, high: Any, rows: int) -> bool:
+    """Every row a different whole number, one run from low to high: a row index (pandas writes one
+    with `to_csv()`), not a measurement. As a feature it would teach the model the file's order."""
+    return nulls == 0 and distinct == rows and int(high) - int(low) + 1 == rows
+
+
+def _describe(connection: Any, name: str, dtype: str, rows: int | None) -> tuple[Column | None, str]:
+    """The column's declaration, or None and why it is left out; ``rows`` None for the target,
+    which is never taken for a row number."""
     column = _quoted(name)
     missing, finite = _predicates(column, dtype)
     nulls, distinct, low, high, infinite = connection.execute(
@@ -144,6 +151,11 @@ def _describe(connection: Any, name: str, dtype: str) -> tuple[Column | None, st
         return None, "only nulls"
     nullable = nulls > 0
     base = dtype.split("(")[0]
+    if base in _INTEGERS and rows is not None and _is_row_number(nulls, distinct, low, high, rows):
+        return (
+            None,
+            "a row number (each row a different whole number, in one run): pass --id if it groups rows",
+        )
     if base in _INTEGERS or base in _FLOATS or base == "DECIMAL":
         integer = base in _INTEGERS and _INT64[0] <= int(low) and int(high) <= _INT64[1]
         minimum, maximum = _widened(float(low), float(high), integer)
@@ -278,7 +290,7 @@ def read_dataset(path: Path, *, target: str, id_column: str | None, kind: str) -
     for name, dtype in types.items():
         if name == id_column:
             continue
-        described, why = _describe(connection, name, dtype)
+        described, why = _describe(connection, name, dtype, None if name == target else int(rows))
         if (described is not None or name == target) and (reason := name_refusal(name)):
             raise Refusal(f"column {name!r} cannot be used: {reason}; rename it in the data")
         if name == target:

@@ -46,6 +46,20 @@ def test_columns_are_inferred_with_widened_ranges_categories_and_what_is_left_ou
     assert {row["closed"] for row in data.sample} == {"false", "true"}
 
 
+def test_a_row_number_is_left_out_but_a_distinct_measurement_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "exported.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["", "row", "income", "spend"])  # pandas' to_csv() writes its index first, unnamed
+        for index in range(40):
+            writer.writerow([index, 1001 + (index * 7) % 40, 20_000 + index * index * 37, index % 7])
+    data = read_dataset(path, target="spend", id_column=None, kind="regressor")
+    left_out = dict(data.left_out)
+    assert set(left_out) == {"column0", "row"}, left_out
+    assert all(why.startswith("a row number") for why in left_out.values())
+    assert [column.name for column in data.features] == ["income"]
+
+
 def test_the_generated_modules_are_valid_python_and_render_with_every_placeholder(tmp_path: Path) -> None:
     data = classifier(write_csv(tmp_path / "shops.csv"))
     names = Names(agent="shop_closures", kind="classifier")
@@ -124,7 +138,7 @@ def test_a_crafted_column_name_stays_text_in_every_generated_file(tmp_path: Path
     path = write_rows(
         tmp_path / 'x"""y.csv',
         ["x", hostile, "C:\\Names\\x", "label"],
-        [[index, "2024-01-01", "2024-01-02", "yes" if index % 3 == 0 else "no"] for index in range(60)],
+        [[index % 17, "2024-01-01", "2024-01-02", "yes" if index % 3 == 0 else "no"] for index in range(60)],
     )
     data = read_dataset(path, target="label", id_column=None, kind="classifier")
     names = Names(agent="crafted", kind="classifier")
@@ -162,7 +176,7 @@ def test_nan_counts_as_missing_and_infinity_is_refused(tmp_path: Path) -> None:
 def test_extreme_and_wide_numbers_keep_finite_ranges_and_usable_samples(tmp_path: Path) -> None:
     path = tmp_path / "wide.parquet"
     write_parquet(
-        "SELECT i AS x, CAST(18446744073709551615 - i AS UBIGINT) AS big,"
+        "SELECT i AS x, CAST(18446744073709551615 - 3 * i AS UBIGINT) AS big,"
         " CAST(i / 7 AS DECIMAL(10, 2)) AS price, CASE WHEN i % 2 = 0 THEN 1e308 ELSE -1e308 END AS edge,"
         " i % 4 AS y FROM range(60) t(i)",
         path,
