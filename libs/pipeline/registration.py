@@ -53,6 +53,28 @@ def load_champion(model_name: str) -> tuple[object, str] | None:
     return load_sklearn_model(model_name, version.version), str(version.version)
 
 
+def _listed(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(str(name)) for name in list(names)[:8])
+    return shown + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+
+
+def check_comparable(champion: object, columns: Sequence[str], model_name: str, version: str) -> None:
+    """Refuses to gate against a champion trained on other columns than the challenger.
+
+    A registered model outlives the agent folder: an agent deleted and created again under the same
+    name (on other data) would find the old agent's champion, which cannot score the new holdout.
+    """
+    trained_on = getattr(champion, "feature_names_in_", None)
+    if trained_on is None or list(trained_on) == list(columns):
+        return
+
+    raise RuntimeError(
+        f"{model_name}'s champion v{version} was trained on other columns ({_listed(list(trained_on))})"
+        f" than this challenger ({_listed(columns)}): it belongs to an earlier agent of the same name."
+        " Delete that registered model in MLflow, or give this agent another name"
+    )
+
+
 def metrics_baseline(metrics: dict[str, Any], metric: str) -> Baseline:
     """The evaluate stage's naive baseline for ``metric``; its absence fails the stage, not the gate.
 
@@ -100,6 +122,8 @@ def register_and_gate(
     lineage = collect_lineage(input_paths=list(spec.input_paths), resolve=ctx.agent, params=ctx.params)
     challenger_score = score(model)
     current = load_champion(spec.model_name)
+    if current is not None:
+        check_comparable(current[0], list(input_example.columns), spec.model_name, current[1])
     champion_score = score(current[0]) if current is not None else None
     with tracked_run(ctx.agent, run_name=f"{ctx.agent}-register", params=ctx.params, lineage=lineage) as run:
         mlflow.log_metric(f"holdout_{spec.metric}", challenger_score)

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from libs.pipeline.registration import metrics_baseline
+from libs.pipeline.registration import check_comparable, metrics_baseline
 from libs.tracking import Baseline
 
 
@@ -27,3 +27,16 @@ def test_the_baseline_is_the_evaluate_stages_score_for_the_gated_metric() -> Non
 def test_a_missing_or_unusable_baseline_fails_the_register_stage(metrics: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"metrics.json has no number at baseline\.mae"):
         metrics_baseline(metrics, "mae")
+
+
+def test_a_champion_trained_on_other_columns_is_refused_by_name() -> None:
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    champion = LinearRegression().fit(pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 0.0, 1.0]}), [0, 1, 2])
+    check_comparable(champion, ["a", "b"], "shop-model", "3")
+    check_comparable(object(), ["c"], "shop-model", "3")  # no recorded columns: nothing to compare
+    with pytest.raises(
+        RuntimeError, match=r"champion v3 was trained on other columns \('a', 'b'\) than this"
+    ):
+        check_comparable(champion, ["c", "d"], "shop-model", "3")
