@@ -15,11 +15,32 @@ from libs.modelfiles import load_model, save_model
 from libs.pipeline import RegistrationSpec, StageContext, register_and_gate
 from libs.pipeline.export import export_champion
 from libs.pipeline.validation import validate_inputs
-from libs.schemas import CustomerFeatureSchema, CustomerSchema, TransactionSchema, validate_frame
+from libs.schemas import (
+    CustomerFeatureSchema,
+    CustomerSchema,
+    DataValidationError,
+    TransactionSchema,
+    validate_frame,
+)
 from libs.warehouse import atomic_write_json, atomic_write_parquet, atomic_write_text, load_sql, run_query
 
 MODEL_NAME = "agent3-churn-classifier"
 SQL_DIR = Path(__file__).parent
+MIN_CUSTOMERS_PER_CLASS = 2  # a stratified split puts customers of each class on both sides
+
+
+def _check_splittable(ever_churned: pd.Series) -> None:
+    """Raw data can pass its contracts yet leave no customer to learn from (every one churned before
+    ``min_history_days``, say); that is a data problem to report, not a stack trace from the split."""
+    counts = ever_churned.value_counts()
+    found = {label: int(counts.get(flag, 0)) for label, flag in (("churned", True), ("stayed", False))}
+    if min(found.values()) < MIN_CUSTOMERS_PER_CLASS:
+        raise DataValidationError(
+            f"dataset 'agent3 features': {len(ever_churned)} customers have a snapshot ({found['churned']}"
+            f" churned, {found['stayed']} stayed); the split needs at least {MIN_CUSTOMERS_PER_CLASS} of"
+            " each. Check the customers' dates against features.min_history_days and horizon_days",
+            dataset="agent3 features",
+        )
 
 
 def validate(ctx: StageContext) -> None:
@@ -37,6 +58,7 @@ def features(ctx: StageContext) -> None:
         },
     )
     ever_churned = frame.groupby("customer_id")[TARGET].any()
+    _check_splittable(ever_churned)
     train_ids, _ = train_test_split(
         ever_churned.index,
         test_size=float(params["holdout_fraction"]),

@@ -255,6 +255,25 @@ CATALOGUE = [
         ("column 'quantity': failed less_than_or_equal_to(10000) at row 2: value 4611686018427387904",),
     ),
     BadFile("year_2600", "transactions", year_2600, ("column 'ts': failed less_than(2100-01-01", "at row 3")),
+    # keys naming rows another table lacks (libs.schemas.references)
+    BadFile(
+        "dangling_store",
+        "transactions",
+        frame_edit(at_rows("store_id", [0, 1], 777)),
+        ("transactions.store_id must name a row of stores (stores.store_id)", "at row 1: value 777"),
+    ),
+    BadFile(
+        "dangling_customer",
+        "transactions",
+        frame_edit(at_rows("customer_id", [3], 10_000_000)),
+        ("transactions.customer_id must name a row of customers", "at row 3: value 10000000"),
+    ),
+    BadFile(
+        "dangling_label",
+        "anomaly_labels",
+        frame_edit(at_rows("transaction_id", [0], 999_999_999)),
+        ("anomaly_labels.transaction_id must name a row of transactions", "value 999999999"),
+    ),
     BadFile(
         "epoch_zero_date",
         "customers",
@@ -335,6 +354,7 @@ def test_the_catalogue_covers_every_kind_of_bad_file() -> None:
         "wrong encoding": {"utf16_csv", "latin1_csv", "latin1_in_parquet"},
         "truncated Parquet": {"truncated_half", "truncated_footer"},
         "extreme values": {"infinite_price", "amount_1e308", "huge_integer", "year_2600"},
+        "dangling keys": {"dangling_store", "dangling_customer", "dangling_label"},
     }
     assert {kind: cases - names for kind, cases in kinds.items() if cases - names} == {}
     assert len(names) == len(CATALOGUE), "case names must be unique"

@@ -1,11 +1,12 @@
-"""The validate stage every agent runs first: all inputs are checked before any is used."""
+"""The validate stage every agent runs first: all inputs are checked before any is used, each on its
+own contract and then the keys between them (``libs.schemas.references``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from libs.pipeline.context import StageContext
-from libs.schemas import DataValidationError, validate_parquet
+from libs.schemas import DataValidationError, check_references, validate_parquet
 from libs.warehouse import atomic_write_json
 
 
@@ -23,12 +24,14 @@ def validate_inputs(
     for name, (agent, filename, schema) in (upstream or {}).items():
         checks[name] = (ctx.upstream(agent, filename), schema)
     reports: list[str] = []
-    rows: dict[str, int] = {}
+    valid = {}
     for name, (path, schema) in checks.items():
         try:
-            rows[name] = len(validate_parquet(path, schema, dataset=name))
+            valid[name] = validate_parquet(path, schema, dataset=name)
         except DataValidationError as error:
             reports.append(str(error))
+    reports.extend(check_references(valid))
+    rows = {name: len(frame) for name, frame in valid.items()}
     if reports:
         raise DataValidationError("\n\n".join(reports))
     atomic_write_json({"valid": True, "rows": rows}, ctx.out("validation.json"))

@@ -14,6 +14,7 @@ from libs.schemas.raw import (
     StoreSchema,
     TransactionSchema,
 )
+from libs.schemas.references import RAW_REFERENCES, Reference, check_references
 from libs.schemas.validation import read_parquet, validate_frame, validate_parquet
 
 __all__ = [
@@ -24,9 +25,12 @@ __all__ = [
     "DataValidationError",
     "DemandFeatureSchema",
     "ProductSchema",
+    "RAW_REFERENCES",
+    "Reference",
     "StoreSchema",
     "TransactionSchema",
     "TransactionScoreSchema",
+    "check_references",
     "read_parquet",
     "validate_frame",
     "validate_parquet",
