@@ -14,6 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from libs.predictionlog.records import PredictionBatch, write_batch
+from libs.predictionlog.retention import Pruned, prune
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,18 @@ class ChildProcessWriter:
             self.close()
             return False
         return True
+
+    def prune(self, agent_dir: Path, *, now: float, keep_days: int, max_bytes: int) -> Pruned | None:
+        """``retention.prune`` in the child (listing thousands of files holds an interpreter lock);
+        None when the child cannot be used, for the caller to prune in process."""
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(
+                prune, agent_dir, now=now, keep_days=keep_days, max_bytes=max_bytes
+            ).result()
+        except (BrokenProcessPool, RuntimeError):
+            return None
 
     def _submit(self, agent_dir: Path, batch: Sequence[PredictionBatch]) -> Future[list[Path]]:
         assert self._pool is not None

@@ -36,6 +36,7 @@ from typing import Any
 
 from libs.predictionlog.child_writer import ChildProcessWriter
 from libs.predictionlog.records import Inputs, PredictionBatch, as_utc, write_batch
+from libs.predictionlog.retention import prune
 from libs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,17 @@ class PredictionLogger:
         flush_interval_s: float = 5.0,
         separate_process: bool = False,
         on_written: Callable[[int], None] | None = None,
+        keep_days: int | None = None,
+        max_bytes: int | None = None,
+        prune_interval_s: float = 60.0,
     ) -> None:
         """``separate_process``: encode and write files in a child process (what services use), so
         the work holds the child's interpreter lock, not the one requests are answered under.
         ``on_written``: called from the writer thread with the rows written so far, after each write,
-        so a process that can be killed at any moment keeps its parent told what reached the files."""
+        so a process that can be killed at any moment keeps its parent told what reached the files.
+        ``keep_days``, ``max_bytes``: the log's retention (``libs.predictionlog.retention``, default
+        the settings' ``prediction_log_keep_days`` and ``prediction_log_max_mib``), applied at most
+        every ``prune_interval_s`` after a write."""
         if not agent or "/" in agent or agent.startswith("."):
             raise ValueError(f"agent must be a plain folder name, got {agent!r}")
         if max_queue < 1 or batch_size < 1 or flush_interval_s <= 0:
@@ -77,6 +84,13 @@ class PredictionLogger:
         self._on_written = on_written
         self._closed = threading.Event()
         self._files = ChildProcessWriter(agent) if separate_process else None
+        if keep_days is None or max_bytes is None:
+            settings = Settings()
+            keep_days = settings.prediction_log_keep_days if keep_days is None else keep_days
+            max_bytes = settings.prediction_log_max_mib * 2**20 if max_bytes is None else max_bytes
+        self.keep_days, self.max_bytes = keep_days, max_bytes
+        self.prune_interval_s = prune_interval_s
+        self._next_prune = 0.0
         self._thread = threading.Thread(target=self._run, name=f"prediction-log-{agent}", daemon=True)
         self._thread.start()
         atexit.register(self.close, 5.0)  # a daemon thread dies with the process; flush first
@@ -252,6 +266,7 @@ class PredictionLogger:
                 self._reported = self._dropped
         else:
             self._written += rows
+            self._prune_when_due()
             if self._on_written is not None:
                 try:
                     self._on_written(self._written)
@@ -260,6 +275,33 @@ class PredictionLogger:
         finally:
             for _ in batch:
                 self._queue.task_done()
+
+    def _prune_when_due(self) -> None:
+        """Retention, off the request path (this writer thread, or its child); never fails a write."""
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + self.prune_interval_s
+        agent_dir, now = self.directory / self.agent, time.time()
+        try:
+            pruned = None
+            if self._files is not None:
+                pruned = self._files.prune(
+                    agent_dir, now=now, keep_days=self.keep_days, max_bytes=self.max_bytes
+                )
+            if pruned is None:
+                pruned = prune(agent_dir, now=now, keep_days=self.keep_days, max_bytes=self.max_bytes)
+        except OSError as error:
+            log.warning("prediction log %s: retention not applied (%s)", self.agent, error)
+            return
+        if pruned.files:
+            log.info(
+                "prediction log %s: removed %d files (%.1f MiB) beyond %d days or %.0f MiB",
+                self.agent,
+                pruned.files,
+                pruned.bytes / 2**20,
+                self.keep_days,
+                self.max_bytes / 2**20,
+            )
 
     def _report_drops(self) -> None:
         with self._lock:

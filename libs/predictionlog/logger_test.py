@@ -305,3 +305,25 @@ def test_the_writer_process_exits_when_its_service_is_killed(tmp_path: Path) -> 
         assert _has_exited(writer), "the writer process outlived its service"
     finally:
         service.kill()
+
+
+@pytest.mark.parametrize("separate_process", [False, True])
+def test_a_write_applies_the_retention_to_the_agents_log(tmp_path: Path, separate_process: bool) -> None:
+    old = tmp_path / "agent2" / "date=2020-01-01" / "part-20200101T000000000000Z-a.jsonl.gz"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(gzip.compress(b'{"x": 1}\n'))
+    os.utime(old, (time.time() - 31 * 86_400,) * 2)  # written 31 days ago
+    with PredictionLogger(
+        "agent2", tmp_path, batch_size=1, keep_days=30, max_bytes=10**6, separate_process=separate_process
+    ) as logger:
+        logger.log({"x": 1.0}, output=1.0, latency_ms=1.0, **MODEL)
+        assert logger.flush()
+    assert not old.parent.exists()
+    assert list(read_predictions(tmp_path, "agent2")["input_x"]) == [1.0]
+
+
+def test_retention_defaults_come_from_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MLOPS_PREDICTION_LOG_KEEP_DAYS", "3")
+    monkeypatch.setenv("MLOPS_PREDICTION_LOG_MAX_MIB", "5")
+    with PredictionLogger("agent2", tmp_path) as logger:
+        assert (logger.keep_days, logger.max_bytes) == (3, 5 * 2**20)

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         default=None,
         description="Where services write prediction logs; default under home.",
     )
+    prediction_log_keep_days: PositiveInt = Field(
+        default=30, description="Days of prediction logs an agent keeps; older days are removed."
+    )
+    prediction_log_max_mib: PositiveInt = Field(
+        default=2048,
+        description="Most MiB of prediction logs an agent keeps; beyond it the oldest files go first.",
+    )
     serve_host: str = Field(
         default="127.0.0.1", description="Services bind to loopback unless told otherwise."
     )
