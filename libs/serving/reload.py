@@ -12,7 +12,9 @@ A daemon thread looks at ``champion.json`` (its mtime, size and inode: a cheap `
 every ``interval_s`` seconds (``Settings().champion_reload_interval_s``; 0 turns watching off).
 ``write_champion`` writes the model first and the identity last, so a changed identity means a
 complete bundle: the thread loads it fully off the request path, runs ``check``, then swaps one
-reference. A request holds the champion it read, so it never mixes two models. A bundle that fails
+reference. A request holds the champion it read, so it never mixes two models. A bundle rewritten
+with the same identity and the same model bytes (an export after the gate kept the champion: DVC
+deletes and rewrites the stage's outputs) is not loaded again. A bundle that fails
 to load or check (or is missing: DVC deletes a stage's outputs before rerunning it) keeps the old
 champion and logs one clear line per failed bundle; the next change is tried again.
 
@@ -28,13 +30,15 @@ rejected, then exported) is dropped instead of kept.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from libs.modelfiles.bundle import IDENTITY_FILE, BrokenChampion, Champion, read_champion_bundle
+from libs.modelfiles.bundle import IDENTITY_FILE, MODEL_FILE, BrokenChampion, Champion, read_champion_bundle
 from libs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +52,23 @@ def _stamp(directory: Path) -> Stamp | None:
     except OSError:
         return None
     return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+Fingerprint = tuple[str, str]  # (champion.json's text, the model file's sha256)
+
+
+def _fingerprint(directory: Path) -> Fingerprint | None:
+    """What the bundle holds, byte for byte; None if it cannot be read (the load will say why)."""
+    try:
+        identity = (directory / IDENTITY_FILE).read_text(encoding="utf-8")
+        digest = hashlib.sha256((directory / MODEL_FILE).read_bytes()).hexdigest()
+    except OSError:
+        return None
+    try:
+        json.loads(identity)
+    except ValueError:
+        return None
+    return identity, digest
 
 
 def _no_check(champion: Champion) -> None:
@@ -76,6 +97,7 @@ class LiveChampion:
         self.check = check
         self.interval_s = Settings().champion_reload_interval_s if interval_s is None else interval_s
         self._stamp = _stamp(self.directory)
+        self._fingerprint = _fingerprint(self.directory)
         self._current: Champion | None = None
         self._failed: Stamp | None = None
         self.problem: str | None = None  # why there is no champion, while there is none
@@ -109,7 +131,7 @@ class LiveChampion:
         """One look at the bundle; True if a new champion was swapped in. The watcher calls it."""
         stamp = _stamp(self.directory)
         if stamp is None and self.optional and self._current is not None:
-            dropped, self._current, self._stamp = self._current, None, None
+            dropped, self._current, self._stamp, self._fingerprint = self._current, None, None, None
             self.problem = f"no {self.role} bundle in {self.directory}"
             log.warning(
                 "%s %s v%s removed from %s",
@@ -120,6 +142,10 @@ class LiveChampion:
             )
             return True
         if stamp is None or stamp == self._failed or (stamp == self._stamp and self._current is not None):
+            return False
+        fingerprint = _fingerprint(self.directory)
+        if fingerprint is not None and fingerprint == self._fingerprint and self._current is not None:
+            self._stamp = stamp  # the same bundle written again: nothing to load
             return False
         previous = self._current
         try:
@@ -132,6 +158,7 @@ class LiveChampion:
             log.error("%s reload failed, %s: %s", self.role, serving, _reason(error, self.directory))
             return False
         self._current, self._stamp, self._failed, self.problem = champion, stamp, None, None
+        self._fingerprint = fingerprint
         log.warning(
             "%s loaded from %s: %s v%s -> v%s",
             self.role,
