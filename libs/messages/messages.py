@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_BATCH = 1000
 # Ids go into float64 feature matrices, which hold integers exactly up to 2**53.
@@ -86,8 +86,22 @@ class CustomerFeatures(Message):
     distinct_products: float = Field(ge=0.0, le=MAX_FEATURE)
     visits_last_28d: float = Field(ge=0.0, le=MAX_FEATURE)
     visits_prior_28d: float = Field(ge=0.0, le=MAX_FEATURE)
-    is_budget: float = Field(ge=0.0, le=1.0)
-    is_premium: float = Field(ge=0.0, le=1.0)
+    is_budget: float = Field(ge=0.0, le=1.0, description="1 for the budget segment, else 0")
+    is_premium: float = Field(ge=0.0, le=1.0, description="1 for the premium segment, else 0")
+
+    @field_validator("is_budget", "is_premium")
+    @classmethod
+    def _a_flag(cls, value: float) -> float:
+        """A segment flag is 0 or 1 (features.sql): 0.5 is no customer the model was trained on."""
+        if value not in (0.0, 1.0):
+            raise ValueError("must be 0 or 1")
+        return value
+
+    @model_validator(mode="after")
+    def _one_segment(self) -> CustomerFeatures:
+        if self.is_budget and self.is_premium:
+            raise ValueError("is_budget and is_premium cannot both be 1: a customer has one segment")
+        return self
 
 
 class ChurnAssessment(ModelAnswer):

@@ -130,3 +130,17 @@ def test_batches_must_hold_between_one_and_max_rows() -> None:
     for size in (0, MAX_BATCH + 1):
         with pytest.raises(ValidationError, match="at least 1|at most 1000"):
             batch.validate_python([row] * size)
+
+
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        ({"is_budget": 0.5}, "is_budget\n  Value error, must be 0 or 1"),
+        ({"is_premium": 0.999}, "is_premium\n  Value error, must be 0 or 1"),
+        ({"is_budget": 1, "is_premium": 1}, "is_budget and is_premium cannot both be 1"),
+    ],
+)
+def test_segment_flags_are_a_customer_the_model_knows(flags: dict[str, float], error: str) -> None:
+    with pytest.raises(ValidationError, match=error):
+        CustomerFeatures.model_validate({**VALID[CustomerFeatures], **flags})
+    CustomerFeatures.model_validate({**VALID[CustomerFeatures], "is_budget": 0, "is_premium": 0})
