@@ -46,6 +46,7 @@ from starlette.requests import ClientDisconnect  # pants: no-infer-dep  (bentoml
 from uvicorn.server import Server  # pants: no-infer-dep  (bentoml's own web server)
 
 from libs.serving.fair_accept import shared_listener
+from libs.serving.limits import refused_with
 
 UNMATCHED_PATH = "/{unmatched}"
 # System routes every BentoML service serves besides its API routes.
@@ -149,7 +150,7 @@ def _retry_failed_batches_per_request(cork: Any) -> None:
 def is_client_error(error: BaseException | None) -> bool:
     """The request's fault: its input failed validation (BentoML names every endpoint's input model
     ``Input``; any other model failing is the server's bug), a 4xx BentoML raised, or the client
-    disconnected (also what ``BodySizeLimit`` makes of a body cut off past the limit)."""
+    disconnected (also what ``BodySizeLimit`` makes of a body cut off past the limit or stalled)."""
     if isinstance(error, ValidationError):
         return str(error.title).endswith("Input")
     if isinstance(error, ClientDisconnect):
@@ -162,11 +163,12 @@ def _client_errors_without_traceback(record: logging.LogRecord) -> bool:
     error = record.exc_info[1] if record.exc_info else None
     if not is_client_error(error):
         return True
+    status: int
     if isinstance(error, BentoMLException):
         status = error.error_code
     else:
         status = (
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            refused_with.get() or HTTPStatus.REQUEST_ENTITY_TOO_LARGE  # what BodySizeLimit answered
             if isinstance(error, ClientDisconnect)
             else HTTPStatus.BAD_REQUEST
         )

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
+import pytest
+
 from libs.serving.docs_page import LocalDocsPage
-from libs.serving.guards import MAX_ERROR_DETAILS, BoundedErrors, JsonOnly, Message, RetryAfter
+from libs.serving.guards import (
+    MAX_ERROR_DETAILS,
+    BoundedErrors,
+    JsonOnly,
+    Message,
+    RetryAfter,
+    UnambiguousFraming,
+)
 from libs.serving.limits import BodySizeLimit
 from libs.serving.openapi import DocumentedErrors
 
@@ -124,3 +134,128 @@ def test_a_streamed_body_past_the_limit_is_refused_and_the_connection_closed() -
     assert [message["status"] for message in sent if message["type"] == "http.response.start"] == [413]
     assert (b"connection", b"close") in sent[0]["headers"]
     assert len(read) == 1, "the app read on after the limit"
+
+
+def _plain(status: int, body: bytes, headers: tuple[tuple[bytes, bytes], ...] = ()) -> Any:
+    """Starlette's answer to an unknown path (404) or a wrong method (405): plain text."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        sent = [(b"content-type", b"text/plain; charset=utf-8"), *headers]
+        await send({"type": "http.response.start", "status": status, "headers": sent})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        (((b"content-type", b"application/json; charset=utf-16"),), "utf-16"),
+        (((b"content-type", b'application/json; Charset="UTF-16LE"'),), "UTF-16LE"),
+        (((b"content-type", b"application/json; charset=latin-1"),), "latin-1"),
+        (((b"content-type", b"application/json"), (b"content-encoding", b"gzip")), "gzip"),
+        (((b"content-encoding", b"br"),), "br"),
+        (((b"content-encoding", b"identity, deflate"),), "deflate"),
+    ],
+)
+def test_json_in_another_charset_or_with_a_content_coding_is_415(
+    headers: tuple[tuple[bytes, bytes], ...], named: str
+) -> None:
+    status, _, body = _call(JsonOnly(_app(200, b"[]")), "POST", "/score", headers)
+    assert status == 415 and named in json.loads(body)["error"], body
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ((b"content-type", b'application/json; charset="UTF-8"'),),
+        ((b"content-type", b"application/json;charset=Utf-8"),),
+        ((b"content-type", b"application/json"), (b"content-encoding", b"identity")),
+    ],
+)
+def test_utf_8_json_without_a_content_coding_passes(headers: tuple[tuple[bytes, bytes], ...]) -> None:
+    assert _call(JsonOnly(_app(200, b"[]")), "POST", "/score", headers)[0] == 200
+
+
+def test_two_content_types_are_a_400() -> None:
+    headers = ((b"content-type", b"application/json"), (b"content-type", b"text/plain"))
+    status, _, body = _call(JsonOnly(_app(200, b"[]")), "POST", "/score", headers)
+    assert status == 400 and "Content-Type" in json.loads(body)["error"], body
+
+
+def test_a_body_framed_by_both_length_and_chunking_is_a_400_and_the_connection_closed() -> None:
+    headers = ((b"content-length", b"5"), (b"transfer-encoding", b"chunked"))
+    status, sent, body = _call(UnambiguousFraming(_app(200, b"[]")), "POST", "/score", headers)
+    assert status == 400 and sent[b"connection"] == b"close", body
+    assert "Transfer-Encoding" in json.loads(body)["error"]
+    assert _call(UnambiguousFraming(_app(200, b"[]")), "POST", "/score", headers[:1])[0] == 200
+
+
+def test_plain_text_404_and_405_become_json_that_says_what_is_wrong() -> None:
+    status, headers, body = _call(BoundedErrors(_plain(404, b"Not Found")), "GET", "/nowhere")
+    assert status == 404 and headers[b"content-type"] == b"application/json"
+    assert "/nowhere" in json.loads(body)["error"] and int(headers[b"content-length"]) == len(body)
+    allow = ((b"allow", b"POST"),)
+    status, headers, body = _call(BoundedErrors(_plain(405, b"Method Not Allowed", allow)), "GET", "/score")
+    assert status == 405 and headers[b"allow"] == b"POST" and headers[b"content-type"] == b"application/json"
+    assert "GET" in json.loads(body)["error"] and "POST" in json.loads(body)["error"]
+
+
+def test_a_body_that_stops_arriving_is_a_408_and_the_app_reads_no_further() -> None:
+    read: list[Message] = []
+
+    async def reading_app(scope: Any, receive: Any, send: Any) -> None:
+        while (message := await receive())["type"] == "http.request":
+            read.append(message)
+            if not message.get("more_body"):
+                break
+        read.append(message)
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    chunks = [{"type": "http.request", "body": b"x" * 50, "more_body": True}]
+
+    async def receive() -> Message:
+        if chunks:
+            return chunks.pop(0)
+        await asyncio.sleep(3600)  # the client stalls
+        raise AssertionError("unreachable")
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/score", "headers": [(b"content-length", b"1000")]}
+    started = time.monotonic()
+    asyncio.run(BodySizeLimit(reading_app, body_read_idle_s=0.2)(scope, receive, send))
+    assert time.monotonic() - started < 2
+    assert [message["status"] for message in sent if message["type"] == "http.response.start"] == [408]
+    assert (b"connection", b"close") in sent[0]["headers"] and b"50 bytes" in sent[1]["body"]
+    assert read[-1]["type"] == "http.disconnect"
+
+
+def test_waiting_for_a_disconnect_after_the_whole_body_is_not_timed() -> None:
+    """Only the body's read is timed: an app may wait on ``receive`` for a disconnect afterwards."""
+    messages = [{"type": "http.request", "body": b"[]", "more_body": False}]
+
+    async def receive() -> Message:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(0.5)
+        return {"type": "http.disconnect"}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        assert (await receive())["type"] == "http.disconnect"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"[]"})
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/score", "headers": []}
+    asyncio.run(BodySizeLimit(app, body_read_idle_s=0.1)(scope, receive, send))
+    assert sent[0]["status"] == 200

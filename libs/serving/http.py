@@ -2,7 +2,8 @@
 
 ``http_service`` wraps ``bentoml.service`` with the project's request timeout, worker count and
 host (from ``libs.settings``) and log format (``libs.logs``), and installs the request guards (body
-size, JSON only, bounded error bodies, ``Retry-After``: ``libs.serving.guards``), a valid OpenAPI document
+framing, size and read time, JSON only, JSON error bodies, bounded, ``Retry-After``:
+``libs.serving.guards``, ``libs.serving.limits``), a valid OpenAPI document
 (``libs.serving.openapi``), a docs page that loads nothing from third parties
 (``libs.serving.docs_page``) and the workarounds for BentoML behaviours that let one client's traffic
 hurt others (``libs.serving.bentoml_fixes``). Agents and the coordinator use it alike; it needs
@@ -19,15 +20,24 @@ import bentoml
 from libs.logs.formats import configure_server
 from libs.serving import bentoml_fixes, fair_accept
 from libs.serving.docs_page import LocalDocsPage
-from libs.serving.guards import BoundedErrors, JsonOnly, RetryAfter
+from libs.serving.guards import BoundedErrors, JsonOnly, RetryAfter, UnambiguousFraming
 from libs.serving.limits import BodySizeLimit
 from libs.serving.openapi import DocumentedErrors
 from libs.serving.threads import limit_native_threads, worker_count
 from libs.settings import Settings
 
 REQUEST_TIMEOUT_S = 30
-# Outermost first: an oversized or non-JSON body is refused before anything else reads it.
-GUARDS = (BodySizeLimit, JsonOnly, RetryAfter, BoundedErrors, DocumentedErrors, LocalDocsPage)
+# Outermost first: an ambiguously framed, oversized, stalled or non-JSON body is refused before
+# anything else reads it.
+GUARDS = (
+    UnambiguousFraming,
+    BodySizeLimit,
+    JsonOnly,
+    RetryAfter,
+    BoundedErrors,
+    DocumentedErrors,
+    LocalDocsPage,
+)
 
 S = TypeVar("S")
 

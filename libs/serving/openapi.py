@@ -4,7 +4,8 @@ BentoML 1.4 declares OpenAPI 3.0 but writes pydantic's JSON Schema 2020-12 bound
 (``"exclusiveMinimum": 0.0``, which 3.0 spells ``"minimum": 0.0, "exclusiveMinimum": true``), so
 strict 3.0 readers (client generators, schemathesis) reject or misread it; it documents a 400's
 ``detail`` as a string while validation errors send a list; and it omits the answers the guards
-give (413 body too large, 415 not JSON, 503 not ready or overloaded, with ``Retry-After``).
+give (408 body stalled, 413 body too large, 415 not JSON, 503 not ready or overloaded, with
+``Retry-After``).
 ``DocumentedErrors`` rewrites the document as it is served, so every client reads the truth.
 """
 
@@ -30,8 +31,9 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 EXTRA_RESPONSES = {
+    "408": "Request body stopped arriving before its declared end.",
     "413": "Request body larger than the service accepts.",
-    "415": "Request body is not application/json.",
+    "415": "Request body is not application/json in UTF-8, or has a Content-Encoding.",
     "503": "Not ready (no champion loaded, or an agent it needs is down) or overloaded; see Retry-After.",
 }
 

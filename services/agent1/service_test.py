@@ -17,11 +17,15 @@ from tests.support.serving import (
     BadPayload,
     Server,
     bad_payloads,
+    check_ambiguous_framing_refused,
     check_broken_champion,
     check_hot_reload,
+    check_json_charset_and_coding,
     check_no_pickles,
+    check_not_found_and_wrong_method_are_json,
     check_probes,
     check_rejected,
+    check_stalled_body,
     wait_for,
 )
 
@@ -72,6 +76,22 @@ def test_bad_payloads_get_a_4xx_naming_the_field_and_the_server_stays_up(
 
 def test_health_readiness_and_metrics(server: Server) -> None:
     check_probes(server)
+
+
+def test_a_stalled_body_is_a_408_in_seconds_and_other_clients_are_served(server: Server) -> None:
+    check_stalled_body(server, "/score", {"transactions": [ROW]})
+
+
+def test_json_in_another_charset_or_compressed_is_a_415(server: Server) -> None:
+    check_json_charset_and_coding(server, "/score", {"transactions": [ROW]})
+
+
+def test_unknown_paths_and_wrong_methods_get_json_4xx(server: Server) -> None:
+    check_not_found_and_wrong_method_are_json(server, "/score")
+
+
+def test_a_body_framed_by_length_and_chunks_is_a_400_and_closes(server: Server) -> None:
+    check_ambiguous_framing_refused(server, "/score", {"transactions": [ROW]})
 
 
 def test_each_served_prediction_is_logged(server: Server) -> None:

@@ -9,10 +9,12 @@ twice): a server left behind holds its port and a core until someone finds it.
 from __future__ import annotations
 
 import ctypes
+import gzip
 import json
 import os
 import pickle  # to prove the servers never unpickle what they are sent
 import random
+import re
 import shutil
 import signal
 import socket
@@ -24,12 +26,13 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from libs.serving.limits import DEFAULT_MAX_BODY_BYTES
+from libs.serving.limits import BODY_READ_IDLE_S, DEFAULT_MAX_BODY_BYTES
 
 CHAMPION_DIR_VARIABLE = "MLOPS_CHAMPION_DIR"  # as in libs.modelfiles.bundle, which needs scikit-learn
 PREDICTION_LOG_VARIABLE = "MLOPS_PREDICTION_LOG_DIR"
@@ -150,12 +153,25 @@ class Server:
         *,
         raw: bytes | None = None,
         content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> Reply:
         data = raw if raw is not None else json.dumps(payload).encode()
         request = urllib.request.Request(  # noqa: S310  loopback http only
-            self.url + path, data=data, headers={"content-type": content_type}, method="POST"
+            self.url + path,
+            data=data,
+            headers={"content-type": content_type, **(headers or {})},
+            method="POST",
         )
         return self._send(request)
+
+    def exchange(self, request: bytes, *, timeout_s: float = 60) -> RawReply:
+        """Sends ``request`` (raw HTTP/1.1 bytes, sent as they are: headers twice, a body cut short)
+        on a new connection and reads one answer, and whether the server then closed the connection."""
+        host, port = self.url.removeprefix("http://").split(":")
+        started = time.monotonic()
+        with socket.create_connection((host, int(port)), timeout=timeout_s) as connection:
+            connection.sendall(request)
+            return _read_answer(connection, started)
 
     def _send(self, request: urllib.request.Request) -> Reply:
         try:
@@ -182,6 +198,46 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:]
 
 
+@dataclass(frozen=True)
+class RawReply:
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    seconds: float  # from sending the request to the end of the answer
+    closed: bool  # the server closed the connection after the answer
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _read_answer(connection: socket.socket, started: float) -> RawReply:
+    """One HTTP/1.1 answer with a Content-Length (all the services send), then whether the
+    connection is closed: the next read gets end-of-file (or a reset) within a second."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536) or _eof(data)
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)
+    }
+    while len(body) < int(headers.get("content-length", 0)):
+        body += connection.recv(65536) or _eof(body)
+    seconds = time.monotonic() - started
+    connection.settimeout(1)
+    try:
+        closed = connection.recv(1) == b""
+    except TimeoutError:
+        closed = False
+    except ConnectionResetError:
+        closed = True
+    return RawReply(int(status_line.split()[1]), headers, body, seconds, closed)
+
+
+def _eof(received: bytes) -> bytes:
+    raise ConnectionError(f"the server closed the connection mid-answer, after {received[:300]!r}")
+
+
 def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers}
 
@@ -189,7 +245,7 @@ def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 def _decode(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or not text at all (an image)
         return body.decode(errors="replace")
 
 
@@ -562,6 +618,117 @@ def check_no_pickles(server: Server, path: str, scratch: Path) -> None:
         assert reply.text.strip('"'), f"{content_type}: a 4xx without a message"
     assert not marker.exists(), "the server unpickled a request body"
     assert server.ready()
+
+
+def _post_head(path: str, *headers: str) -> bytes:
+    return "\r\n".join([f"POST {path} HTTP/1.1", "Host: 127.0.0.1", *headers, "", ""]).encode()
+
+
+def check_stalled_body(server: Server, path: str, payload: Any) -> None:
+    """A body that stops arriving short of its Content-Length is a JSON 408 after BODY_READ_IDLE_S,
+    well before the traffic timeout's 504, and the connection is closed; meanwhile other clients
+    are answered at once; the log has no traceback and /metrics counts a 408, no 5xx."""
+    before = server.log.stat().st_size
+    stalled = _post_head(path, "Content-Type: application/json", "Content-Length: 1000") + b"[" + b" " * 49
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(server.exchange, stalled)
+        time.sleep(1)
+        started = time.monotonic()
+        other = server.post(path, payload)
+        assert other.status == 200 and time.monotonic() - started < 5, f"another client waited: {other}"
+        reply = answer.result()
+    assert reply.status == 408, f"{reply.status} {reply.body[:300]!r}"
+    assert "50 bytes" in reply.json()["error"], reply.body
+    assert BODY_READ_IDLE_S - 1 < reply.seconds < BODY_READ_IDLE_S + 5, reply.seconds
+    assert reply.closed, "the connection was left open after a 408"
+
+    def with_the_408() -> list[str] | None:
+        codes = response_codes(server, path)
+        return codes if "408" in codes else None
+
+    codes = wait_for(with_the_408, what="the 408 in /metrics")
+    assert not [code for code in codes if code.startswith("5")], codes
+    time.sleep(0.5)
+    log = server.log.read_bytes()[before:]
+    assert b"Traceback" not in log and b"504" not in log, log[-3000:]
+
+
+def response_codes(server: Server, path: str) -> list[str]:
+    """The ``http_response_code`` labels /metrics has counted requests to ``path`` under (BentoML
+    lists a 500 series at 0 from the start: only counts above 0 are taken)."""
+    codes = []
+    for line in str(server.get("/metrics").body).splitlines():
+        if line.startswith("bentoml_service_request_total{"):
+            series, _, count = line.rpartition(" ")
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', series))
+            if labels.get("endpoint") == path and float(count) > 0:
+                codes.append(labels.get("http_response_code", ""))
+    return codes
+
+
+def check_json_charset_and_coding(server: Server, path: str, payload: Any) -> None:
+    """JSON in another charset than UTF-8, or under a Content-Encoding other than identity, is a
+    415 naming it; two Content-Type headers are a 400; UTF-8 declared any way is served."""
+    text = json.dumps(payload)
+    refused = [
+        ("application/json; charset=utf-16", {}, text.encode("utf-16"), "utf-16"),
+        ('application/json; CHARSET="ISO-8859-1"', {}, text.encode("latin-1"), "ISO-8859-1"),
+        ("application/json", {"Content-Encoding": "gzip"}, gzip.compress(text.encode()), "gzip"),
+        ("application/json", {"Content-Encoding": "br"}, text.encode(), "br"),
+    ]
+    for content_type, headers, body, named in refused:
+        reply = server.post(path, raw=body, content_type=content_type, headers=headers)
+        assert reply.status == 415 and named in reply.body["error"], f"{content_type} {headers}: {reply}"
+    for content_type, headers in [
+        ('application/json; charset="UTF-8"', {}),
+        ("application/json; charset=utf-8", {"Content-Encoding": "identity"}),
+    ]:
+        reply = server.post(path, raw=text.encode(), content_type=content_type, headers=headers)
+        assert reply.status == 200, f"{content_type} {headers}: {reply}"
+    body = text.encode()
+    twice = _post_head(
+        path, "Content-Type: application/json", "Content-Type: text/plain", f"Content-Length: {len(body)}"
+    )
+    raw = server.exchange(twice + body)
+    assert raw.status == 400 and "Content-Type" in raw.json()["error"], raw
+
+
+def check_not_found_and_wrong_method_are_json(server: Server, path: str) -> None:
+    """An unknown path is a JSON 404 and a GET of a POST endpoint a JSON 405 with Allow, while the
+    docs page, its static files, the OpenAPI document and the probes answer as before."""
+    reply = server.get(path)
+    assert reply.status == 405 and "POST" in reply.headers["allow"], reply
+    assert (
+        isinstance(reply.body, dict) and "GET" in reply.body["error"] and "POST" in reply.body["error"]
+    ), reply
+    reply = server.get("/no/such/page")
+    assert (
+        isinstance(reply.body, dict) and reply.status == 404 and "/no/such/page" in reply.body["error"]
+    ), reply
+    assert reply.headers["content-type"] == "application/json"
+    page = server.get("/")
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html"), page.headers
+    static = sorted(set(re.findall(r"static_content/[\w.-]+", str(page.body))))
+    assert static, "the docs page names no static files"
+    for name in static:
+        assert server.get("/" + name).status == 200, name
+    assert isinstance(server.get("/docs.json").body.get("paths"), dict)
+    for probe in ("/metrics", "/livez", "/readyz", "/healthz"):
+        assert server.get(probe).status == 200, probe
+
+
+def check_ambiguous_framing_refused(server: Server, path: str, payload: Any) -> None:
+    """A request with both Content-Length and Transfer-Encoding: chunked is a 400 and its
+    connection closed (RFC 9112, 6.3): a proxy trusting the length would see another request."""
+    body = json.dumps(payload).encode()
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    head = _post_head(
+        path, "Content-Type: application/json", f"Content-Length: {len(body)}", "Transfer-Encoding: chunked"
+    )
+    reply = server.exchange(head + chunked)
+    assert reply.status == 400 and "Transfer-Encoding" in reply.json()["error"], reply
+    assert reply.closed, "the connection was left open"
+    assert server.post(path, payload).status == 200
 
 
 @contextmanager
