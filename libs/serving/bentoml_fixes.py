@@ -25,6 +25,12 @@ against the packaged services, the batcher's also in ``libs/serving/bentoml_fixe
   signature (``IODescriptor.from_input`` in ``_bentoml_sdk/io_models.py``) ignores fields it does
   not know, so a misspelt optional field silently takes its default. Endpoint input models
   forbid them, and the 400 names the field.
+- **An error before the answer held for the whole timeout.** ``TimeoutMiddleware``
+  (``bentoml/_internal/server/http/traffic.py``) waits for the first message the app sends or for
+  the timeout, not for the app to end: a route that raised before answering (/readyz when a
+  dependency refused the connection) hung for the service's whole timeout, then ended with no
+  answer (uvicorn's 500, "ASGI callable returned without starting response"). The wait also ends
+  with the app, so its error reaches Starlette's handler at once: a 500 and a logged traceback.
 - **One worker taking every connection.** Workers share the arbiter's listening socket, and asyncio
   accepts every waiting connection per wake-up, so one worker took all 8 of a client's keep-alive
   connections while the other idled. Workers take turns (``libs.serving.fair_accept``).
@@ -32,6 +38,7 @@ against the packaged services, the batcher's also in ``libs/serving/bentoml_fixe
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,10 +46,11 @@ from http import HTTPStatus
 from typing import Any
 
 from bentoml._internal.marshal import dispatcher
-from bentoml._internal.server.http import instruments
+from bentoml._internal.server.http import instruments, traffic
 from bentoml.exceptions import BentoMLException
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect  # pants: no-infer-dep  (bentoml's own web framework)
+from starlette.responses import JSONResponse  # pants: no-infer-dep  (bentoml's own web framework)
 from uvicorn.server import Server  # pants: no-infer-dep  (bentoml's own web server)
 
 from libs.serving.fair_accept import shared_listener
@@ -74,6 +82,7 @@ def apply() -> None:
     logging.getLogger("bentoml._internal.server.http_app").addFilter(_client_errors_without_traceback)
     _forbid_unknown_input_fields()
     _fair_accept_on_shared_sockets(Server)
+    _end_the_timeout_wait_with_the_app(traffic.TimeoutMiddleware)
 
 
 def metrics_label(path: str, api_routes: Sequence[str]) -> str:
@@ -196,3 +205,37 @@ def _fair_accept_on_shared_sockets(server: Any) -> None:
         await original(self, sockets=shared)
 
     server.startup = startup
+
+
+def _end_the_timeout_wait_with_the_app(middleware: Any) -> None:
+    """BentoML's timeout (a 504 when the app has not started answering in time), also ended by
+    the app itself: its exception, raised before any answer, propagates at once."""
+    original = middleware.__call__
+
+    @functools.wraps(original)
+    async def call(self: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        answering = asyncio.Event()
+
+        async def answer(message: Any) -> None:
+            answering.set()
+            await send(message)
+
+        app = asyncio.ensure_future(self.app(scope, receive, answer))
+        started = asyncio.ensure_future(answering.wait())
+        try:
+            await asyncio.wait((app, started), timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            app.cancel()
+            raise
+        finally:
+            started.cancel()
+        if not answering.is_set() and app.cancel():  # neither answered nor ended in time
+            timed_out = {"error": f"Not able to process the request in {self.timeout} seconds"}
+            await JSONResponse(timed_out, status_code=504)(scope, receive, send)
+            return
+        await app  # the rest of the answer, or the app's exception
+
+    setattr(middleware, "__call__", call)  # noqa: B010

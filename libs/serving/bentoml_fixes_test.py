@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import NoReturn
+import time
+from collections.abc import MutableMapping, Sequence
+from typing import Any, NoReturn
 
 import pytest
 from bentoml._internal.marshal.dispatcher import CorkDispatcher, Optimizer
+from bentoml._internal.server.http.traffic import TimeoutMiddleware
 
 from libs.serving import bentoml_fixes
 from libs.serving.bentoml_fixes import MAX_BATCH_WAIT_S, UNMATCHED_PATH, metrics_label
@@ -72,3 +74,51 @@ def test_the_learned_batching_wait_is_capped() -> None:
 )
 def test_metrics_labels_come_from_the_services_routes(path: str, label: str) -> None:
     assert metrics_label(path, ["/score"]) == label
+
+
+def _timed_out_call(app: Any, timeout_s: float) -> tuple[float, list[MutableMapping[str, Any]]]:
+    """Runs ``app`` inside BentoML's TimeoutMiddleware: the seconds it took and what was sent."""
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        scope = {"type": "http", "method": "GET", "path": "/readyz", "headers": []}
+        await TimeoutMiddleware(app, timeout=timeout_s)(scope, receive, send)
+
+    started = time.monotonic()
+    try:
+        asyncio.run(run())
+    finally:
+        elapsed = time.monotonic() - started
+    return elapsed, sent
+
+
+def test_an_error_before_the_answer_is_raised_at_once_not_after_the_timeout() -> None:
+    async def refused(scope: Any, receive: Any, send: Any) -> None:
+        raise ConnectionRefusedError("a dependency is down")
+
+    started = time.monotonic()
+    with pytest.raises(ConnectionRefusedError):
+        _timed_out_call(refused, timeout_s=30)
+    assert time.monotonic() - started < 5
+
+
+def test_an_app_that_does_not_answer_in_time_gets_a_504_and_a_slow_body_still_finishes() -> None:
+    async def silent(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(30)
+
+    elapsed, sent = _timed_out_call(silent, timeout_s=0.2)
+    assert elapsed < 5 and sent[0]["status"] == 504
+
+    async def streaming(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(0.4)  # past the timeout: it only bounds the wait for the answer to start
+        await send({"type": "http.response.body", "body": b"done"})
+
+    elapsed, sent = _timed_out_call(streaming, timeout_s=0.2)
+    assert [message.get("status", message.get("body")) for message in sent] == [200, b"done"]
