@@ -6,10 +6,17 @@ BentoML connects to every dependency when the coordinator starts, so start the a
 /readyz is true only while all of them are. An agent that goes down later makes only the decisions
 that need it answer 503, naming the agent; the connection is retried on every call, so the
 coordinator recovers by itself once the agent is back.
+
+/readyz asks the agents itself (``__is_ready__``), all at once and for at most
+``READINESS_TIMEOUT_S``: a 503 naming the agents not ready, within the Docker health check's 2 s.
+BentoML's own dependency probe is off: it let a refused connection escape as an exception, which
+its timeout middleware then held for the whole request timeout (60 s) before answering 500.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import math
 import os
@@ -20,6 +27,7 @@ from typing import Annotated, Any, TypeVar
 import bentoml
 from bentoml.exceptions import BentoMLException
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException  # pants: no-infer-dep  (bentoml's own web framework)
 from starlette.responses import JSONResponse  # pants: no-infer-dep  (bentoml's own web framework)
 
 from libs.messages import (
@@ -42,6 +50,8 @@ AGENTS = {
     "agent3": "churn classifier",
 }
 MAX_HORIZON_DAYS = 28
+# How long /readyz and /agents_status wait for an agent's /readyz: all are asked at once.
+READINESS_TIMEOUT_S = 1.0
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -134,7 +144,8 @@ class CustomerDecision(Decision):
 
 
 # One worker: the coordinator only awaits the agents, and each worker holds its own connections.
-@http_service("coordinator", timeout_s=60, workers=1)
+# BentoML's dependency probe is off: ``__is_ready__`` asks the agents instead (see the module's doc).
+@http_service("coordinator", timeout_s=60, workers=1, runner_probe={"enabled": False})
 class Coordinator:
     agent1 = bentoml.depends(url=agent_url("agent1"))
     agent2 = bentoml.depends(url=agent_url("agent2"))
@@ -150,6 +161,31 @@ class Coordinator:
     @bentoml.on_shutdown
     def close(self) -> None:
         self.decisions.close()
+
+    async def __is_ready__(self) -> bool:
+        """Ready while every agent is; else a 503 naming the others (``Retry-After`` comes from
+        ``libs.serving.guards``). BentoML calls this for /readyz and returns a 503 for False
+        without saying why, so the answer is raised instead."""
+        states = await self._agent_states()
+        waiting = {agent: state for agent, state in states.items() if state != "ready"}
+        if not waiting:
+            return True
+        named = ", ".join(f"{agent} ({AGENTS[agent]}) is {state}" for agent, state in waiting.items())
+        body = {"error": f"not ready: {named}", "agents": waiting}
+        raise HTTPException(503, detail=json.dumps(body), headers={"content-type": "application/json"})
+
+    async def _agent_states(self) -> dict[str, str]:
+        """Each agent's ``ready``, ``not ready`` (its /readyz said no) or ``down`` (no answer in time)."""
+
+        async def state(agent: str) -> str:
+            try:
+                async with asyncio.timeout(READINESS_TIMEOUT_S):
+                    ready = await getattr(self, agent).is_ready(timeout=READINESS_TIMEOUT_S)
+            except Exception:  # a refused connection or a timeout: the agent is not answering
+                return "down"
+            return "ready" if ready else "not ready"
+
+        return dict(zip(AGENTS, await asyncio.gather(*map(state, AGENTS)), strict=True))
 
     def _logged(self, inputs: dict[str, Any], decision: D, started: float) -> D:
         """The decision, logged with the agent model that it rests on."""
@@ -276,10 +312,4 @@ class Coordinator:
     @bentoml.api
     async def agents_status(self) -> dict[str, str]:
         """Each agent's readiness as the coordinator sees it (its own /readyz needs all of them)."""
-        status = {}
-        for agent in AGENTS:
-            try:
-                status[agent] = "ready" if await getattr(self, agent).is_ready(timeout=2) else "not ready"
-            except Exception:  # a refused connection or a timeout: the agent is not answering
-                status[agent] = "down"
-        return status
+        return await self._agent_states()

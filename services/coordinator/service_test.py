@@ -2,7 +2,10 @@
 (tiny) champion: decisions, bad payloads, and an agent going down and coming back."""
 
 import json
+import os
+import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +16,15 @@ from services.coordinator.service import MAX_HORIZON_DAYS
 from tests.support.serving import (
     COORDINATOR_SERVICE,
     Fleet,
+    Reply,
     Server,
     check_no_pickles,
     free_port,
     listening_hosts,
+    niceness_of_descendants,
     running_fleet,
     serve,
+    wait_for,
 )
 
 ENDPOINTS = ("/screen_transaction", "/plan_restock", "/assess_customer", "/agents_status")
@@ -153,3 +159,34 @@ def test_an_agent_down_is_a_503_naming_it_and_the_coordinator_recovers(
     back = coordinator.post("/plan_restock", {"days": [DAY], "on_hand": 0.0})
     assert back.status == 200, back.text
     assert coordinator.ready()
+
+
+def _timed_readiness(coordinator: Server) -> tuple[float, Reply]:
+    started = time.monotonic()
+    reply = coordinator.get("/readyz")
+    return time.monotonic() - started, reply
+
+
+def test_readiness_answers_at_once_naming_an_agent_down_or_hung(coordinator: Server, agents: Fleet) -> None:
+    assert coordinator.ready()
+    agents.stop("agent3")  # refuses connections
+    try:
+        seconds, reply = _timed_readiness(coordinator)
+        assert reply.status == 503 and seconds < 2.5, (seconds, reply)
+        assert reply.headers.get("retry-after") and reply.body["agents"] == {"agent3": "down"}, reply
+        assert "agent3 (churn classifier)" in reply.body["error"], reply
+    finally:
+        agents.start("agent3")
+    wait_for(coordinator.ready, timeout_s=10, what="readiness once agent3 is back")
+
+    hung = niceness_of_descendants(agents.servers["agent1"].process)  # its workers: accept, never answer
+    for pid in hung:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        seconds, reply = _timed_readiness(coordinator)
+        assert reply.status == 503 and seconds < 2.5, (seconds, reply)
+        assert reply.body["agents"] == {"agent1": "down"}, reply
+    finally:
+        for pid in hung:
+            os.kill(pid, signal.SIGCONT)
+    wait_for(coordinator.ready, timeout_s=10, what="readiness once agent1 answers again")
