@@ -5,7 +5,15 @@ import sys
 
 import pytest
 
-from libs.logs.formats import LOG_FORMAT_VARIABLE, configure_command, json_formatter, log_format
+from libs.logs.formats import (
+    LOG_FORMAT_VARIABLE,
+    OneLineMessages,
+    configure_command,
+    configure_server,
+    escape_controls,
+    json_formatter,
+    log_format,
+)
 
 
 def _line(record: logging.LogRecord) -> dict[str, object]:
@@ -78,3 +86,77 @@ def test_a_command_in_json_mode_writes_one_object_per_line(monkeypatch: pytest.M
         root.setLevel(saved[1])
     lines = [json.loads(line) for line in written.splitlines()]
     assert [(line["message"], line["agent"]) for line in lines] == [("trained", "agent3")]
+
+
+FORGED = "\n2026-12-07T17:59:59+0000 [ERROR] FORGED\x1b[31m"
+ESCAPED_FORGED = "\\n2026-12-07T17:59:59+0000 [ERROR] FORGED\\x1b[31m"
+# Every kind of control character: C0 (NUL, tab, CR, LF, VT, FF, ESC...), DEL, C1 (NEL) and U+2028/9.
+CONTROLS = "".join(map(chr, range(0x20))) + "\x7f\x85\x9b\u2028\u2029"
+
+
+def _text_record(message: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
+    logger = logging.getLogger("bentoml.access")
+    exc_info = (type(exc), exc, exc.__traceback__) if exc else None
+    return logger.makeRecord(logger.name, logging.INFO, __file__, 1, message, args, exc_info)
+
+
+def _raised(error: BaseException) -> BaseException:
+    try:
+        raise error
+    except BaseException as caught:
+        return caught
+
+
+def test_escaping_shows_every_control_character_and_leaves_the_rest() -> None:
+    escaped = escape_controls("a" + CONTROLS + "é€ 🙂")
+    assert escaped.isprintable() and escaped.endswith("é€ 🙂")
+    assert escape_controls("\n\r\t\x00\x1b\x7f\x85\u2028") == "\\n\\r\\t\\x00\\x1b\\x7f\\x85\\u2028"
+
+
+def test_a_text_record_is_one_line_whatever_its_message_and_arguments_hold() -> None:
+    formatter = OneLineMessages(logging.Formatter("%(asctime)s [%(levelname)s] %(message)s"))
+    record = _text_record("%s (path=%s)" + CONTROLS, "client", "/x" + FORGED + CONTROLS)
+    text = formatter.format(record)
+    assert len(text.splitlines()) == 1 and text.isprintable(), repr(text)
+    assert "/x" + ESCAPED_FORGED in text
+    assert record.getMessage().endswith(CONTROLS)  # the record itself is left as it came
+
+
+def test_a_traceback_keeps_its_lines_and_escapes_the_exception_messages() -> None:
+    cause = _raised(ValueError("cause" + FORGED))
+    error = RuntimeError("failed" + FORGED + "\x00")
+    error.__cause__ = cause
+    text = OneLineMessages().format(_text_record("request failed" + FORGED, exc=_raised(error)))
+    lines = text.splitlines()
+    assert lines[0] == "request failed" + ESCAPED_FORGED
+    assert "Traceback (most recent call last):" in lines and len(lines) > 4
+    assert "ValueError: cause" + ESCAPED_FORGED in lines
+    assert "RuntimeError: failed" + ESCAPED_FORGED + "\\x00" in lines
+    assert len([line for line in lines if "FORGED" in line]) == 3  # those three, each escaped
+    assert all(line.isprintable() for line in lines), text
+
+
+def test_a_server_in_text_mode_writes_one_line_per_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LOG_FORMAT_VARIABLE, "text")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)  # as BentoML's: one handler on its loggers and the root
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(message)s"))
+    loggers = [logging.getLogger(name) for name in ("", "bentoml")]
+    saved = [(logger.handlers[:], logger.propagate) for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.handlers[:] = [handler]
+        logging.getLogger("bentoml").propagate = False
+        configure_server()
+        configure_server()  # idempotent: the formatter is wrapped once
+        assert isinstance(handler.formatter, OneLineMessages)
+        assert not isinstance(handler.formatter.inner, OneLineMessages)
+        logging.getLogger("bentoml.access").warning("%s (path=%s)", "127.0.0.1", "/x" + FORGED + "\x00")
+        logging.getLogger("services.coordinator").warning("agent said " + FORGED)
+    finally:
+        for logger, (handlers, propagate) in zip(loggers, saved, strict=True):
+            logger.handlers[:], logger.propagate = handlers, propagate
+    written = stream.getvalue()
+    assert len(written.splitlines()) == 2 and "\x00" not in written and "\x1b" not in written, written
+    escaped = "/x" + ESCAPED_FORGED + "\\x00"
+    assert escaped in written.splitlines()[0] and ESCAPED_FORGED in written.splitlines()[1], written

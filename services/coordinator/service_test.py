@@ -1,8 +1,9 @@
 """The coordinator against the three real agent services, each from its packaged PEX and a real
-(tiny) champion: decisions, bad payloads, and an agent going down and coming back."""
+(tiny) champion: decisions, bad payloads, its text log, and an agent going down and coming back."""
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -71,7 +72,8 @@ def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 @pytest.fixture(scope="module")
 def coordinator(agents: Fleet) -> Iterator[Server]:
     command = [sys.executable, "-m", "bentoml", "serve", COORDINATOR_SERVICE]
-    with agents.coordinator(command, env={"PYTHONPATH": str(Path.cwd())}) as running:
+    env = {"PYTHONPATH": str(Path.cwd()), "MLOPS_LOG_FORMAT": "text"}  # the default, said: its log is read
+    with agents.coordinator(command, env=env) as running:
         yield running
 
 
@@ -135,6 +137,27 @@ def test_binds_to_loopback_unless_told_a_host(agents: Fleet, tmp_path: Path) -> 
     env = {**agents.urls(), "PYTHONPATH": str(Path.cwd())}
     with serve(command, env=env, log=tmp_path / "coordinator.log", port=port, host=None):
         assert listening_hosts(port) == {"127.0.0.1"}
+
+
+# A request path that, unescaped, would write a second record of its own into the text log: a newline,
+# a timestamp and level, an ANSI colour, NUL, and every other kind of line break.
+FORGED_PATH = "/x%0a2026-12-07T17:59:59+0000%20%5BERROR%5D%20FORGED%1b%5B31m%00%0d%09%e2%80%a8%c2%85%0b"
+CONTROL_CHARACTERS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def test_a_request_path_cannot_forge_a_log_line(coordinator: Server) -> None:
+    assert coordinator.get(FORGED_PATH).status == 404
+
+    def logged() -> str | None:
+        text = coordinator.log.read_text(errors="replace")
+        return text if "FORGED" in text else None
+
+    log = wait_for(logged, what="the request in the access log")
+    lines = [line for line in log.splitlines() if "FORGED" in line]
+    assert len(lines) == 1, lines
+    escaped = "/x\\n2026-12-07T17:59:59+0000 [ERROR] FORGED\\x1b[31m\\x00\\r\\t\\u2028\\x85\\x0b"
+    assert escaped in lines[0] and "[INFO]" in lines[0] and "status=404" in lines[0], lines[0]
+    assert not CONTROL_CHARACTERS.search(log), "raw control characters in the log"
 
 
 def test_an_agent_down_is_a_503_naming_it_and_the_coordinator_recovers(
