@@ -9,6 +9,7 @@ from docs/contributing.md, the ports the services use or the Pythons Pants needs
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import unittest
@@ -127,10 +128,14 @@ class DevContainer(unittest.TestCase):
         self.assertTrue(any("/docker-in-docker:" in feature for feature in self.config["features"]))
 
     def test_forwarded_ports_are_the_services_and_the_mlflow_ui(self) -> None:
+        # What ./lifecycle serves on its default base port, as it lists it, and the MLflow UI it names.
+        defaults = {key: value for key, value in os.environ.items() if not key.startswith("MLOPS_")}
+        listed = subprocess.run(
+            [str(ROOT / "lifecycle"), "--services"], capture_output=True, text=True, check=True, env=defaults
+        ).stdout
+        ports = {int(line.split()[-1]) for line in listed.splitlines()}
         lifecycle = (ROOT / "lifecycle").read_text(encoding="utf-8")
-        ports = {int(port) for port in re.findall(r"\bport=(\d+)", lifecycle)}
-        ports |= {int(port) for port in re.findall(r":Coordinator (\d+)", lifecycle)}
-        ports |= {int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)", lifecycle)}
+        ports |= {int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)\n", lifecycle)}
         self.assertEqual(len(ports), 5, ports)  # three agents, the coordinator, the MLflow UI
         self.assertEqual(set(self.config["forwardPorts"]), ports)
         self.assertEqual({int(port) for port in self.config["portsAttributes"]}, ports)
