@@ -1,4 +1,4 @@
-"""The promotion gate: a challenger must beat its naive baseline, then the champion by a margin.
+"""The promotion gate: a first model must beat its naive baseline, a later one the champion by a margin.
 
 All scores must come from the same evaluation on the same held-out rows (the caller scores the
 champion via ``load_champion_model``; the evaluate stage scores the baseline); the gate compares
@@ -136,11 +136,14 @@ def decide(
     higher_is_better: bool,
     baseline: Baseline | None = None,
 ) -> GateDecision:
-    """The rule alone, no registry: a challenger that does not beat ``baseline`` is rejected; then no
-    champion promotes, else the improvement over the champion must reach ``margin``.
+    """The rule alone, no registry: with no champion, the challenger must beat ``baseline``; with
+    one, the improvement over the champion must reach ``margin``.
 
-    An improvement equal to the margin up to float rounding passes (0.85 - 0.80 vs 0.05); a tie
-    with the baseline does not (a model no better than the naive rule is not worth serving).
+    A first model no better than the naive rule (a tie included) is not worth serving. Once a
+    champion serves, the comparison that matters is with it: drift can push both below the baseline,
+    and refusing a better challenger then would keep the worse model serving; the reason says the
+    challenger is still below the baseline. An improvement equal to the margin up to float rounding
+    passes (0.85 - 0.80 vs 0.05).
     """
     _check_finite(
         challenger_score=challenger_score,
@@ -151,17 +154,25 @@ def decide(
     challenger = str(challenger_version)
     if (champion_version is None) != (champion_score is None):
         raise ValueError("champion_version and champion_score must both be given, or neither")
-    if baseline is not None and not _beats(improvement(challenger_score, baseline.score, higher_is_better)):
-        promoted = False
-        reason = _below_baseline(challenger, challenger_score, baseline, higher_is_better)
-        if champion_version is not None:
-            reason += f", champion v{champion_version} kept"
-    elif champion_version is None or champion_score is None:
-        promoted, reason = True, f"promoted v{challenger} (score {_num(challenger_score)}): no champion yet"
+    below = baseline is not None and not _beats(
+        improvement(challenger_score, baseline.score, higher_is_better)
+    )
+    if champion_version is None or champion_score is None:
+        if below:
+            assert baseline is not None
+            promoted, reason = False, _below_baseline(
+                challenger, challenger_score, baseline, higher_is_better
+            )
+        else:
+            promoted = True
+            reason = f"promoted v{challenger} (score {_num(challenger_score)}): no champion yet"
     else:
         promoted, reason = _verdict(
             challenger, challenger_score, str(champion_version), champion_score, margin, higher_is_better
         )
+        if below:  # better than what serves is still worth serving; the miss is said, not hidden
+            assert baseline is not None
+            reason += f"; below the baseline ({baseline.name})'s {_num(baseline.score)}"
     return GateDecision(
         promoted=promoted,
         reason=reason,

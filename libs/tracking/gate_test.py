@@ -84,10 +84,11 @@ def test_a_first_model_that_beats_its_baseline_is_promoted() -> None:
     assert (tags["gate.baseline"], tags["gate.baseline_score"]) == ("seasonal naive", "10.0")
 
 
-def test_beating_the_champion_is_not_enough_below_the_baseline() -> None:
+def test_a_challenger_beating_the_champion_is_promoted_below_the_baseline_and_says_so() -> None:
     decision = decide(3, 10.5, 2, 11.0, margin=0.1, higher_is_better=False, baseline=NAIVE)
-    assert not decision.promoted
-    assert decision.reason.endswith("a model must beat its baseline, champion v2 kept")
+    assert decision.promoted and not decision.beats_baseline
+    assert decision.reason.endswith("at least the margin 0.1; below the baseline (seasonal naive)'s 10")
+    assert not decide(3, 10.95, 2, 11.0, margin=0.1, higher_is_better=False, baseline=NAIVE).promoted
 
 
 def test_a_baseline_score_must_be_finite() -> None:

@@ -4,7 +4,8 @@
 ``promote: shadow`` puts it in shadow, scored beside the champion on live traffic but never answering.
 ``require_approval: true`` says only a person (``cli approve``) turns a shadow into the champion; it
 needs ``promote: shadow``, since approval acts on the shadow. The very first model of an agent has no
-champion to stand beside, so it is always promoted directly.
+champion to stand beside, so once it passes the gate (it must beat its baseline) it is promoted
+directly.
 """
 
 from __future__ import annotations

@@ -51,17 +51,20 @@ def preview(base: Mapping[str, Any] | None, head: Mapping[str, Any]) -> GateDeci
 def describe(decision: GateDecision, metric: str) -> str:
     verdict = "would be promoted" if decision.promoted else "champion kept"
     direction = "higher" if decision.higher_is_better else "lower"
+    below = ""
     if decision.baseline is not None and not decision.beats_baseline:
-        verdict = "would be rejected" if decision.champion_score is None else verdict
-        return (
-            f"**{verdict}**: {metric} {decision.challenger_score:.6g} (this PR) does not beat the "
-            f"baseline ({decision.baseline.name}) {decision.baseline.score:.6g} ({direction} is better)"
+        below = (
+            f"does not beat the baseline ({decision.baseline.name}) {decision.baseline.score:.6g}"
+            f" ({direction} is better)"
         )
     if decision.champion_score is None:
+        if below:
+            return f"**would be rejected**: {metric} {decision.challenger_score:.6g} (this PR) {below}"
         return f"**{verdict}**: {metric} {decision.challenger_score:.6g}, no champion on the base branch"
     gain = improvement(decision.challenger_score, decision.champion_score, decision.higher_is_better)
     return (
         f"**{verdict}**: {metric} {decision.champion_score:.6g} (base champion "
         f"v{decision.champion_version}) -> {decision.challenger_score:.6g} (this PR), improvement "
         f"{gain:+.6g} against a margin of {decision.margin:.6g} ({direction} is better)"
+        + (f"; this PR {below}" if below else "")
     )

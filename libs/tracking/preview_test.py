@@ -45,4 +45,6 @@ def test_a_head_no_better_than_its_baseline_says_so_with_or_without_a_base_champ
         "**would be rejected**: mae 11 (this PR) does not beat the baseline (seasonal naive) 10.5 "
         "(lower is better)"
     )
-    assert describe(preview(BASE_PROMOTED, head), "mae").startswith("**champion kept**: mae 11 (this PR)")
+    kept = describe(preview(BASE_PROMOTED, head), "mae")
+    assert kept.startswith("**champion kept**: mae 10 (base champion v3) -> 11 (this PR)")
+    assert kept.endswith("; this PR does not beat the baseline (seasonal naive) 10.5 (lower is better)")
