@@ -58,20 +58,45 @@ def _listed(names: Sequence[str]) -> str:
     return shown + (f" and {len(names) - 8} more" if len(names) > 8 else "")
 
 
-def check_comparable(champion: object, columns: Sequence[str], model_name: str, version: str) -> None:
-    """Refuses to gate against a champion trained on other columns than the challenger.
+class OnItsOwnColumns:
+    """A champion that picks the columns it was trained on from the challenger's rows.
 
-    A registered model outlives the agent folder: an agent deleted and created again under the same
-    name (on other data) would find the old agent's champion, which cannot score the new holdout.
+    When features are added, the score function hands every model the challenger's columns; the
+    champion then predicts from its own subset of the same rows, so the two are still compared on the
+    same held-out data.
+    """
+
+    _PREDICTING = ("predict", "predict_proba", "decision_function", "score_samples")
+
+    def __init__(self, model: object, columns: Sequence[str]) -> None:
+        self.model = model
+        self.columns = list(columns)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.model, name)
+        if name not in self._PREDICTING:
+            return attribute
+        return lambda frame, *args, **kwargs: attribute(frame[self.columns], *args, **kwargs)
+
+
+def comparable_champion(champion: object, columns: Sequence[str], model_name: str, version: str) -> object:
+    """The champion, scored on the challenger's rows; refused by name when it cannot be.
+
+    A champion trained on fewer columns (features were added) is scored on its own ones. One that
+    needs columns the challenger's rows lack (features removed or renamed, or an agent deleted and
+    created again under the same name on other data) cannot be scored on the same rows.
     """
     trained_on = getattr(champion, "feature_names_in_", None)
     if trained_on is None or list(trained_on) == list(columns):
-        return
-
+        return champion
+    missing = [str(name) for name in trained_on if name not in set(columns)]
+    if not missing:
+        return OnItsOwnColumns(champion, [str(name) for name in trained_on])
     raise RuntimeError(
-        f"{model_name}'s champion v{version} was trained on other columns ({_listed(list(trained_on))})"
-        f" than this challenger ({_listed(columns)}): it belongs to an earlier agent of the same name."
-        " Delete that registered model in MLflow, or give this agent another name"
+        f"{model_name}'s champion v{version} needs columns the challenger's rows lack ({_listed(missing)}):"
+        " the gate cannot score both on the same rows. If the features changed on purpose, register the"
+        " new model under a new name (the agent's MODEL_NAME); if the agent was deleted and made again,"
+        " its old registered model is still there: rename this one"
     )
 
 
@@ -122,9 +147,11 @@ def register_and_gate(
     lineage = collect_lineage(input_paths=list(spec.input_paths), resolve=ctx.agent, params=ctx.params)
     challenger_score = score(model)
     current = load_champion(spec.model_name)
+    champion_score = None
     if current is not None:
-        check_comparable(current[0], list(input_example.columns), spec.model_name, current[1])
-    champion_score = score(current[0]) if current is not None else None
+        champion_score = score(
+            comparable_champion(current[0], list(input_example.columns), spec.model_name, current[1])
+        )
     with tracked_run(ctx.agent, run_name=f"{ctx.agent}-register", params=ctx.params, lineage=lineage) as run:
         mlflow.log_metric(f"holdout_{spec.metric}", challenger_score)
         log_evaluation_metrics(metrics)

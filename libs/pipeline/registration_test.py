@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from libs.pipeline.registration import check_comparable, metrics_baseline
+from libs.pipeline.registration import comparable_champion, metrics_baseline
 from libs.tracking import Baseline
 
 
@@ -29,14 +29,18 @@ def test_a_missing_or_unusable_baseline_fails_the_register_stage(metrics: dict[s
         metrics_baseline(metrics, "mae")
 
 
-def test_a_champion_trained_on_other_columns_is_refused_by_name() -> None:
+def test_a_champion_on_fewer_columns_is_scored_on_them_and_one_on_missing_columns_is_refused() -> None:
     import pandas as pd
     from sklearn.linear_model import LinearRegression
 
     champion = LinearRegression().fit(pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 0.0, 1.0]}), [0, 1, 2])
-    check_comparable(champion, ["a", "b"], "shop-model", "3")
-    check_comparable(object(), ["c"], "shop-model", "3")  # no recorded columns: nothing to compare
-    with pytest.raises(
-        RuntimeError, match=r"champion v3 was trained on other columns \('a', 'b'\) than this"
-    ):
-        check_comparable(champion, ["c", "d"], "shop-model", "3")
+    assert comparable_champion(champion, ["a", "b"], "shop-model", "3") is champion
+    plain = object()  # no recorded columns: nothing to compare
+    assert comparable_champion(plain, ["c"], "shop-model", "3") is plain
+
+    rows = pd.DataFrame({"a": [0.0, 2.0], "new": [5.0, 6.0], "b": [1.0, 1.0]})
+    widened = comparable_champion(champion, list(rows.columns), "shop-model", "3")
+    assert list(widened.predict(rows)) == list(champion.predict(rows[["a", "b"]]))  # type: ignore[attr-defined]
+
+    with pytest.raises(RuntimeError, match=r"champion v3 needs columns the challenger's rows lack \('b'\)"):
+        comparable_champion(champion, ["a", "c"], "shop-model", "3")
