@@ -88,6 +88,8 @@ class PredictionLogger:
             settings = Settings()
             keep_days = settings.prediction_log_keep_days if keep_days is None else keep_days
             max_bytes = settings.prediction_log_max_mib * 2**20 if max_bytes is None else max_bytes
+        if keep_days < 1 or max_bytes < 0:
+            raise ValueError(f"keep_days must be >= 1 and max_bytes >= 0, got {keep_days} and {max_bytes}")
         self.keep_days, self.max_bytes = keep_days, max_bytes
         self.prune_interval_s = prune_interval_s
         self._next_prune = 0.0
@@ -253,6 +255,7 @@ class PredictionLogger:
             if self._files is None or not self._files.write(self.directory / self.agent, batch):
                 write_batch(self.directory / self.agent, batch)
         except Exception as error:  # a full disk or any other failure loses this batch, nothing more
+            self._prune_when_due()  # a full disk is when old files most need to go
             self._drop(rows)
             log.warning(
                 "prediction log %s: could not write %d records (%s: %s); %d dropped in total",
@@ -290,8 +293,10 @@ class PredictionLogger:
                 )
             if pruned is None:
                 pruned = prune(agent_dir, now=now, keep_days=self.keep_days, max_bytes=self.max_bytes)
-        except OSError as error:
-            log.warning("prediction log %s: retention not applied (%s)", self.agent, error)
+        except Exception as error:  # the writer thread must outlive its housekeeping
+            log.warning(
+                "prediction log %s: retention not applied (%s: %s)", self.agent, type(error).__name__, error
+            )
             return
         if pruned.files:
             log.info(

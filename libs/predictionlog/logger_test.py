@@ -327,3 +327,23 @@ def test_retention_defaults_come_from_the_settings(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MLOPS_PREDICTION_LOG_MAX_MIB", "5")
     with PredictionLogger("agent2", tmp_path) as logger:
         assert (logger.keep_days, logger.max_bytes) == (3, 5 * 2**20)
+
+
+def test_a_failing_retention_leaves_the_writer_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(prediction_log, "prune", broken)
+    with (
+        caplog.at_level(logging.WARNING, logger="libs.predictionlog"),
+        PredictionLogger("agent2", tmp_path, batch_size=1, prune_interval_s=0.001) as logger,
+    ):
+        for value in (1.0, 2.0):
+            logger.log({"x": value}, output=value, latency_ms=1.0, **MODEL)
+            assert logger.flush()
+    assert logger.written == 2
+    assert any("retention not applied (RuntimeError: boom)" in message for message in caplog.messages)
+    with pytest.raises(ValueError, match="keep_days must be >= 1"):
+        PredictionLogger("agent2", tmp_path, keep_days=0, max_bytes=1)

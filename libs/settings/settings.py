@@ -76,11 +76,12 @@ class Settings(BaseSettings):
         description="Where services write prediction logs; default under home.",
     )
     prediction_log_keep_days: PositiveInt = Field(
-        default=30, description="Days of prediction logs an agent keeps; older days are removed."
+        default=30, description="Days a prediction log file is kept after it was written."
     )
     prediction_log_max_mib: PositiveInt = Field(
         default=2048,
-        description="Most MiB of prediction logs an agent keeps; beyond it the oldest files go first.",
+        description="Most MiB each prediction log (an agent's, its shadow's, the coordinator's) keeps;"
+        " beyond it the oldest files go first.",
     )
     serve_host: str = Field(
         default="127.0.0.1", description="Services bind to loopback unless told otherwise."
