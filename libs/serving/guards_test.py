@@ -259,3 +259,30 @@ def test_waiting_for_a_disconnect_after_the_whole_body_is_not_timed() -> None:
     scope = {"type": "http", "method": "POST", "path": "/score", "headers": []}
     asyncio.run(BodySizeLimit(app, body_read_idle_s=0.1)(scope, receive, send))
     assert sent[0]["status"] == 200
+
+
+def test_a_body_trickled_in_past_the_total_deadline_is_a_408() -> None:
+    """A byte just inside the idle limit each time never stalls, yet must not run into the 504."""
+
+    async def reading_app(scope: Any, receive: Any, send: Any) -> None:
+        while (message := await receive())["type"] == "http.request" and message.get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def receive() -> Message:
+        await asyncio.sleep(0.05)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/score", "headers": [(b"content-length", b"1000")]}
+    started = time.monotonic()
+    limit = BodySizeLimit(reading_app, body_read_idle_s=0.2, body_read_total_s=0.5)
+    asyncio.run(limit(scope, receive, send))
+    assert 0.4 < time.monotonic() - started < 2
+    assert [message["status"] for message in sent if message["type"] == "http.response.start"] == [408]
+    assert b"not complete 0.5 s after the request began" in sent[1]["body"]

@@ -31,7 +31,7 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 EXTRA_RESPONSES = {
-    "408": "Request body stopped arriving before its declared end.",
+    "408": "Request body stopped arriving, or came too slowly, before its declared end.",
     "413": "Request body larger than the service accepts.",
     "415": "Request body is not application/json in UTF-8, or has a Content-Encoding.",
     "503": "Not ready (no champion loaded, or an agent it needs is down) or overloaded; see Retry-After.",
