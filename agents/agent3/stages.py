@@ -59,12 +59,19 @@ def features(ctx: StageContext) -> None:
     )
     ever_churned = frame.groupby("customer_id")[TARGET].any()
     _check_splittable(ever_churned)
-    train_ids, _ = train_test_split(
-        ever_churned.index,
-        test_size=float(params["holdout_fraction"]),
-        stratify=ever_churned.to_numpy(),
-        random_state=int(params["random_state"]),
-    )
+    try:
+        train_ids, _ = train_test_split(
+            ever_churned.index,
+            test_size=float(params["holdout_fraction"]),
+            stratify=ever_churned.to_numpy(),
+            random_state=int(params["random_state"]),
+        )
+    except ValueError as error:  # too few customers for holdout_fraction to hold both classes
+        raise DataValidationError(
+            f"dataset 'agent3 features': {len(ever_churned)} customers cannot be split with"
+            f" holdout_fraction {params['holdout_fraction']}: {error}",
+            dataset="agent3 features",
+        ) from None
     frame["split"] = np.where(frame["customer_id"].isin(train_ids), "train", "holdout")
     atomic_write_parquet(
         validate_frame(frame, CustomerFeatureSchema, dataset="agent3 features"), ctx.out("features.parquet")

@@ -86,8 +86,18 @@ class CustomerFeatures(Message):
     distinct_products: float = Field(ge=0.0, le=MAX_FEATURE)
     visits_last_28d: float = Field(ge=0.0, le=MAX_FEATURE)
     visits_prior_28d: float = Field(ge=0.0, le=MAX_FEATURE)
-    is_budget: float = Field(ge=0.0, le=1.0, description="1 for the budget segment, else 0")
-    is_premium: float = Field(ge=0.0, le=1.0, description="1 for the premium segment, else 0")
+    is_budget: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="1 for the budget segment, else 0 (not 1 with is_premium)",
+        json_schema_extra={"enum": [0, 1]},
+    )
+    is_premium: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="1 for the premium segment, else 0 (not 1 with is_budget)",
+        json_schema_extra={"enum": [0, 1]},
+    )
 
     @field_validator("is_budget", "is_premium")
     @classmethod

@@ -35,8 +35,10 @@ def _why_none(ctx: StageContext) -> str:
     registration = ctx.out("registration.json")
     if not registration.exists():
         return "run the register stage first"
-    reason = json.loads(registration.read_text(encoding="utf-8")).get("reason", "")
-    return f"the register stage promoted none ({reason}); nothing to ship"
+    decision = json.loads(registration.read_text(encoding="utf-8"))
+    if decision.get("promoted"):  # promoted, yet gone: the registry was reset or changed by hand
+        return "the registry has none, though the register stage promoted one; rerun the register stage"
+    return f"the register stage promoted none ({decision.get('reason', '')}); nothing to ship"
 
 
 def export_shadow(ctx: StageContext, model_name: str) -> None:

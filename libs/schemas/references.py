@@ -32,8 +32,8 @@ class Reference:
         return f"{self.table}.{self.column} must name a row of {self.parent} ({self.parent}.{self.key})"
 
 
-# The generated world's keys (libs.datagen); customers' home stores need stores, which agent3 does
-# not read, so that reference is checked wherever both tables are.
+# The generated world's keys (libs.datagen). A stage checks those among the tables it reads: no agent
+# reads customers and stores together today, so their reference waits for one that does.
 RAW_REFERENCES = (
     Reference("transactions", "store_id", "stores", "store_id"),
     Reference("transactions", "product_id", "products", "product_id"),

@@ -33,6 +33,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON_TYPES = ("application/json",)
 JSON_CHARSET = "utf-8"
+JSON_CHARSETS = frozenset({"utf-8", "utf8"})  # "utf8" is a common alias of the same encoding
 IDENTITY = "identity"
 MAX_ERROR_DETAILS = 20
 MAX_ERROR_TEXT = 200
@@ -109,7 +110,7 @@ def json_refusal(scope: Scope) -> tuple[int, str] | None:
     if media_type not in JSON_TYPES:
         return 415, f"unsupported content type {media_type[:100]!r}: send application/json"
     charset = _parameters(declared).get("charset", JSON_CHARSET)
-    if charset.lower() != JSON_CHARSET:
+    if charset.lower() not in JSON_CHARSETS:
         return 415, f"unsupported charset {charset[:100]!r}: send application/json in utf-8"
     codings = [
         coding.strip().lower().decode("latin-1")

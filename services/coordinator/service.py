@@ -50,8 +50,9 @@ AGENTS = {
     "agent3": "churn classifier",
 }
 MAX_HORIZON_DAYS = 28
-# How long /readyz and /agents_status wait for an agent's /readyz: all are asked at once.
-READINESS_TIMEOUT_S = 1.0
+# How long /readyz and /agents_status wait for an agent's /readyz: all are asked at once. A busy
+# agent's event loop can take over a second to answer; the images' health check allows /readyz 2 s.
+READINESS_TIMEOUT_S = 1.5
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
