@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
+        # An empty variable is not set: the settings file's value, else the default (as ./lifecycle
+        # reads MLOPS_SERVE_BASE_PORT), not the default over the file's value.
+        env_ignore_empty=True,
         extra="forbid",
         frozen=True,
         validate_default=True,

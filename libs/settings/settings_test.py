@@ -130,3 +130,13 @@ def test_services_run_a_worker_per_cpu_unless_told(monkeypatch: pytest.MonkeyPat
     assert Settings(home=tmp_path).serve_workers == "cpu_count"
     monkeypatch.setenv("MLOPS_SERVE_WORKERS", "3")
     assert Settings(home=tmp_path).serve_workers == 3
+
+
+def test_an_empty_variable_leaves_the_settings_files_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_file = tmp_path / "settings.toml"
+    settings_file.write_text("serve_base_port = 4000\n")
+    monkeypatch.setenv("MLOPS_SETTINGS_FILE", str(settings_file))
+    monkeypatch.setenv("MLOPS_SERVE_BASE_PORT", "")
+    assert Settings().serve_base_port == 4000
