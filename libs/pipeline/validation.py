@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from libs.pipeline.context import StageContext
-from libs.schemas import DataValidationError, check_references, validate_parquet
+from libs.schemas import DataValidationError, check_references, key_columns, validate_parquet
 from libs.warehouse import atomic_write_json
 
 
@@ -24,14 +24,17 @@ def validate_inputs(
     for name, (agent, filename, schema) in (upstream or {}).items():
         checks[name] = (ctx.upstream(agent, filename), schema)
     reports: list[str] = []
-    valid = {}
+    keys = {}  # each valid table's key columns only: a stage holds one whole table at a time
+    rows: dict[str, int] = {}
     for name, (path, schema) in checks.items():
         try:
-            valid[name] = validate_parquet(path, schema, dataset=name)
+            frame = validate_parquet(path, schema, dataset=name)
         except DataValidationError as error:
             reports.append(str(error))
-    reports.extend(check_references(valid))
-    rows = {name: len(frame) for name, frame in valid.items()}
+            continue
+        rows[name] = len(frame)
+        keys[name] = frame[[column for column in key_columns(name) if column in frame.columns]]
+    reports.extend(check_references(keys))
     if reports:
         raise DataValidationError("\n\n".join(reports))
     atomic_write_json({"valid": True, "rows": rows}, ctx.out("validation.json"))

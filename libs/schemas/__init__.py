@@ -14,7 +14,7 @@ from libs.schemas.raw import (
     StoreSchema,
     TransactionSchema,
 )
-from libs.schemas.references import RAW_REFERENCES, Reference, check_references
+from libs.schemas.references import RAW_REFERENCES, Reference, check_references, key_columns
 from libs.schemas.validation import read_parquet, validate_frame, validate_parquet
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "TransactionSchema",
     "TransactionScoreSchema",
     "check_references",
+    "key_columns",
     "read_parquet",
     "validate_frame",
     "validate_parquet",

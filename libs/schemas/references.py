@@ -43,6 +43,13 @@ RAW_REFERENCES = (
 )
 
 
+def key_columns(table: str, references: Iterable[Reference] = RAW_REFERENCES) -> list[str]:
+    """The columns of ``table`` any reference reads: all a stage need keep once the table is valid."""
+    columns = [reference.column for reference in references if reference.table == table]
+    columns += [reference.key for reference in references if reference.parent == table]
+    return list(dict.fromkeys(columns))
+
+
 def _applicable(
     frames: Mapping[str, pd.DataFrame], references: Iterable[Reference]
 ) -> dict[str, list[Reference]]:

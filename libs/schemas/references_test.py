@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from libs.schemas import Reference, check_references
+from libs.schemas import Reference, check_references, key_columns
 
 STORES = pd.DataFrame({"store_id": [1, 2]})
 SALES = pd.DataFrame({"sale_id": [1, 2, 3], "store_id": [1, 2, 2]})
@@ -28,3 +28,9 @@ def test_a_reference_is_checked_only_where_both_tables_and_columns_are_at_hand()
         check_references({"stores": STORES.rename(columns={"store_id": "id"}), "sales": dangling}, BY_STORE)
         == []
     )
+
+
+def test_a_table_keeps_only_the_columns_its_references_read() -> None:
+    assert key_columns("sales", BY_STORE) == ["store_id"]
+    assert key_columns("stores", BY_STORE) == ["store_id"]
+    assert key_columns("products", BY_STORE) == []
