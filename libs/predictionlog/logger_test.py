@@ -318,7 +318,7 @@ def test_a_write_applies_the_retention_to_the_agents_log(tmp_path: Path, separat
     ) as logger:
         logger.log({"x": 1.0}, output=1.0, latency_ms=1.0, **MODEL)
         assert logger.flush()
-    assert not old.parent.exists()
+    assert not old.exists()
     assert list(read_predictions(tmp_path, "agent2")["input_x"]) == [1.0]
 
 

@@ -44,12 +44,12 @@ def _log_files(agent_dir: Path) -> list[tuple[float, Path, int]]:
 
 
 def _remove(path: Path) -> bool:
+    """The file only: an emptied ``date=`` folder stays, since another worker may be about to write
+    into it (removing it under that writer would lose its batch); an empty folder costs nothing."""
     try:
         path.unlink()
     except FileNotFoundError:
         return False
-    with contextlib.suppress(OSError):  # not empty yet, or already gone: fine either way
-        path.parent.rmdir()
     return True
 
 

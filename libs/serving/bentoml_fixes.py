@@ -172,18 +172,17 @@ def _client_errors_without_traceback(record: logging.LogRecord) -> bool:
     error = record.exc_info[1] if record.exc_info else None
     if not is_client_error(error):
         return True
-    status: int
+    status: int | None
     if isinstance(error, BentoMLException):
         status = error.error_code
+    elif isinstance(error, ClientDisconnect):
+        status = refused_with.get()  # what BodySizeLimit answered; None: the client hung up itself
     else:
-        status = (
-            refused_with.get() or HTTPStatus.REQUEST_ENTITY_TOO_LARGE  # what BodySizeLimit answered
-            if isinstance(error, ClientDisconnect)
-            else HTTPStatus.BAD_REQUEST
-        )
+        status = HTTPStatus.BAD_REQUEST
     path, method = (record.args or ("?", "?"))[:2] if isinstance(record.args, tuple) else ("?", "?")
-    record.msg = "%s %s: %d %s"
-    record.args = (str(method)[:16], str(path)[:MAX_LOGGED_PATH], int(status), type(error).__name__)
+    outcome = "client disconnected before the answer" if status is None else str(int(status))
+    record.msg = "%s %s: %s %s"
+    record.args = (str(method)[:16], str(path)[:MAX_LOGGED_PATH], outcome, type(error).__name__)
     record.exc_info, record.exc_text = None, None
     record.levelno, record.levelname = logging.INFO, "INFO"
     return True
