@@ -31,7 +31,6 @@ rejected, then exported) is dropped instead of kept.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -54,19 +53,16 @@ def _stamp(directory: Path) -> Stamp | None:
     return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
-Fingerprint = tuple[str, str]  # (champion.json's text, the model file's sha256)
+# (champion.json's bytes, the model file's sha256): equal to a loaded bundle's only if it loaded
+Fingerprint = tuple[bytes, str]
 
 
 def _fingerprint(directory: Path) -> Fingerprint | None:
     """What the bundle holds, byte for byte; None if it cannot be read (the load will say why)."""
     try:
-        identity = (directory / IDENTITY_FILE).read_text(encoding="utf-8")
+        identity = (directory / IDENTITY_FILE).read_bytes()
         digest = hashlib.sha256((directory / MODEL_FILE).read_bytes()).hexdigest()
     except OSError:
-        return None
-    try:
-        json.loads(identity)
-    except ValueError:
         return None
     return identity, digest
 
