@@ -9,6 +9,7 @@ searched for credentials: private keys, cloud and forge tokens, passwords, .netr
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import json
 import os
@@ -272,6 +273,24 @@ def hardened(shipped: Shipped) -> Iterator[tuple[str, str]]:
         docker("network", "rm", network, check=False)
 
 
+# Prints the venv's modules that importing the service (argv[1]) loaded from source, not bytecode.
+UNCOMPILED_IMPORTS = (
+    "import importlib, importlib.util, os, sys; importlib.import_module(sys.argv[1]);"
+    " files = [getattr(module, '__file__', None) or '' for module in list(sys.modules.values())];"
+    " print(sorted(f for f in files if f.startswith('/app/venv/') and f.endswith('.py')"
+    " and not os.path.exists(importlib.util.cache_from_source(f))))"
+)
+
+
+def uncompiled_imports(container: str, shipped: Shipped) -> list[str]:
+    command = image_config(shipped.repository)["Cmd"]
+    assert isinstance(command, list) and command[0] == "serve", command
+    module = str(command[1]).split(":", 1)[0]
+    output = docker("exec", container, "/app/venv/bin/python", "-c", UNCOMPILED_IMPORTS, module).stdout
+    missing: list[str] = ast.literal_eval(output.strip().splitlines()[-1])
+    return missing
+
+
 @needs_images
 def test_image_serves_on_a_read_only_root_filesystem(shipped: Shipped, hardened: tuple[str, str]) -> None:
     container, url = hardened
@@ -281,6 +300,9 @@ def test_image_serves_on_a_read_only_root_filesystem(shipped: Shipped, hardened:
     probe = "import pathlib; pathlib.Path('/app/probe').write_text('x')"
     write = docker("exec", container, "/app/venv/bin/python", "-c", probe, check=False)
     assert write.returncode != 0 and "Read-only file system" in write.stderr, write.stderr
+    # The modules the service's start imports have bytecode in the image (an agent's build compiles
+    # only those, libs/serving/bytecode.py): a read-only root would compile them at every start.
+    assert uncompiled_imports(container, shipped) == []
     # TLS clients that use the system's CA store (Python's ssl defaults) find it.
     stats = "import ssl; print(ssl.create_default_context().cert_store_stats()['x509_ca'])"
     assert int(docker("exec", container, "/app/venv/bin/python", "-c", stats).stdout) > 0
