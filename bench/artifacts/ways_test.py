@@ -25,6 +25,8 @@ def test_the_venv_is_built_by_the_images_own_steps_pointed_at_a_scratch_folder(t
         f"{tmp_path}/venv",
     ]
     assert prune[:2] == ["python3.11", "-c"] and f"{tmp_path}/venv/lib/python3.11/site-packages" in prune[2]
+    (_, agent_install), _ = image_build_steps(Path("/dist/deps.pex"), tmp_path / "venv", compile=False)
+    assert "--compile" not in agent_install  # an agent image compiles only what its start imports
 
 
 def test_files_map_to_the_modules_an_import_names() -> None:
