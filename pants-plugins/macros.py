@@ -79,9 +79,9 @@ def serving_image(
 
     Two PEXes of the same service: third-party requirements only, and the project's sources only.
     Each becomes a venv in its own build stage, so a code change rebuilds one thin layer and the
-    requirements layer stays cached. An agent's requirements are installed without bytecode; a third
+    requirements layer stays cached. An agent's requirements are installed without bytecode; another
     stage starts the service once and compiles the modules its start imported (libs/serving/bytecode.py),
-    23 MiB less than compiling every module, for agent2. A third, complete PEX (`:serve`) runs the service
+    23 MiB less than compiling every module, for agent2. A complete PEX (`:serve`) runs the service
     outside Docker.
     `bundle` names a `files` target with the champion bundle, copied to /app/champion;
     `model_card` a `file` target with the agent's README, copied to /app/MODEL_CARD.md.

@@ -13,13 +13,13 @@ its workers, the prediction-log writer) writes the bytecode of each module it im
 module. Once the service answers, the server is stopped, and each module that gained bytecode is
 compiled again into ``--out``, at the same path under it, so copying ``--out`` over the image's root
 puts it where the interpreter looks. (``PYTHONPYCACHEPREFIX`` would keep the venv clean, but
-BentoML's workers do not all honour it.)
+BentoML's worker processes wrote next to the modules all the same.)
 
 Nothing is removed: a module no process imported at start still imports, and compiles in memory
 (the image's root is read-only), once per process that imports it. Bytecode is written with
 ``unchecked-hash`` invalidation: an image's files never change, so the interpreter need not compare
-each source's modification time, and the same sources give the same bytes, which keeps the layer
-the same when only the project's code changed. Standard library only: it runs in any image.
+each source's modification time, and a rebuild that imports the same modules writes the same
+bytes. Standard library only: it runs in any image.
 """
 
 from __future__ import annotations
