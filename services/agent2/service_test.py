@@ -3,6 +3,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from agents.agent2.tiny_champion import tiny_demand, train_tiny_champion
 from libs.messages import MAX_BATCH, DemandFeatures, DemandForecast
 from libs.modelfiles.bundle import IDENTITY_FILE, MODEL_FILE, Champion, write_champion
 from libs.monitoring.prediction_reader import logged_inputs, read_predictions
+from libs.serving.http import UNTRACED, http_service
 from libs.serving.reload import LiveChampion
 from services.agent2.service import DemandForecaster, _can_predict
 from tests.support.predictions import logged_answer_for
@@ -124,6 +126,18 @@ def test_bad_payloads_get_a_4xx_naming_the_field_and_the_server_stays_up(
 
 def test_health_readiness_and_metrics(server: Server) -> None:
     check_probes(server)
+
+
+def test_nothing_is_traced_without_an_exporter_yet_each_answer_has_its_own_request_id(server: Server) -> None:
+    # libs.serving.http: BentoML's tracing, all cost and no spans kept when nothing exports them, is
+    # off unless a service is declared with an exporter; the request id BentoML took from it stays.
+    declared: Any = DemandForecaster  # a bentoml.Service: http_service's declaration
+    assert declared.config["tracing"] == UNTRACED
+    traced = http_service("traced", tracing={"exporter_type": "otlp", "sample_rate": 1.0})
+    assert traced(type("Traced", (), {})).config["tracing"] == {"exporter_type": "otlp", "sample_rate": 1.0}
+    replies = [server.post("/forecast", {"rows": ROWS[:1]}) for _ in range(3)]
+    ids = {reply.headers.get("x-bentoml-request-id") for reply in replies}
+    assert len(ids) == 3 and None not in ids, [reply.headers for reply in replies]
 
 
 def test_predicting_on_a_matrix_warns_nothing(server: Server) -> None:
