@@ -32,8 +32,11 @@ FIXED_COLUMNS = ("timestamp", "model_name", "model_version", "latency_ms", "outp
 SUFFIX = ".jsonl.gz"
 # A plain dict, or a pydantic request row: iterating a model yields its (field, value) pairs.
 Inputs = Mapping[str, Any] | Iterable[tuple[str, Any]]
-# One encoder for every line: json.dumps(..., allow_nan=False) would build a new one per call.
+# One encoder for every value: json.dumps(..., allow_nan=False) would build a new one per call. Strings
+# and finite floats skip it for the functions it calls on them itself, so the text is the same.
 _JSON = json.JSONEncoder(allow_nan=False)
+_JSON_TEXT = json.encoder.encode_basestring_ascii
+_JSON_FLOAT = float.__repr__
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,30 +60,69 @@ def write_batch(agent_dir: Path, batch: Sequence[PredictionBatch]) -> list[Path]
     paths = []
     for day, items in sorted(by_date.items()):
         path = agent_dir / f"date={day.isoformat()}" / f"part-{stamp}-{uuid.uuid4().hex}{SUFFIX}"
-        lines = "".join(_JSON.encode(row) + "\n" for row in _rows(items))
+        lines = _json_lines(items)
         # Level 1: most of the size saving at a fraction of the default level's CPU.
         paths.append(atomic_write_bytes(gzip.compress(lines.encode(), compresslevel=1), path))
     return paths
 
 
 def _rows(items: Sequence[PredictionBatch]) -> list[dict[str, Any]]:
-    """Column by column, then zipped into rows: what a batch shares is converted once, not per row."""
-    features = sorted({name for item in items for row in item.inputs for name in row})
-    columns: dict[str, list[Any]] = {
-        "timestamp": _repeated(items, lambda item: item.timestamp.astimezone(UTC).isoformat()),
-        "model_name": _repeated(items, lambda item: item.model_name),
-        "model_version": _repeated(items, lambda item: item.model_version),
-        "latency_ms": _column(_repeated(items, lambda item: item.latency_ms)),
-        "output": _column([output for item in items for output in item.outputs]),
-    }
-    for name in features:
-        columns[INPUT_PREFIX + name] = _column([row.get(name) for item in items for row in item.inputs])
+    """The records as dicts, one per row: what each line of a file holds."""
+    columns = _columns(items, list)
     return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
-def _repeated(items: Sequence[PredictionBatch], value: Callable[[PredictionBatch], Any]) -> list[Any]:
-    """One value per item, repeated for each of its rows."""
-    return [shared for item in items for shared in [value(item)] * len(item.outputs)]
+def _json_lines(items: Sequence[PredictionBatch]) -> str:
+    """``json.dumps(record, allow_nan=False) + "\\n"`` for each of ``_rows(items)``, made column by
+    column: each value is encoded once (what a request's rows share, once per request) and the lines
+    are filled into one template of the keys, a third of the work of encoding each record's dict."""
+    columns = _columns(items, _json_texts)
+    keys = ", ".join(_JSON_TEXT(name).replace("%", "%%") + ": %s" for name in columns)
+    template = "{" + keys + "}\n"
+    return "".join([template % values for values in zip(*columns.values(), strict=True)])
+
+
+def _columns(
+    items: Sequence[PredictionBatch], finish: Callable[[list[Any]], list[Any]]
+) -> dict[str, list[Any]]:
+    """Column by column, each passed through ``finish``: what a batch shares is converted once per
+    item, not per row."""
+
+    def repeated(values: list[Any]) -> list[Any]:
+        """One value per item, repeated for each of its rows."""
+        return [each for item, one in zip(items, values, strict=True) for each in [one] * len(item.outputs)]
+
+    columns: dict[str, list[Any]] = {
+        "timestamp": repeated(finish([item.timestamp.astimezone(UTC).isoformat() for item in items])),
+        "model_name": repeated(finish([item.model_name for item in items])),
+        "model_version": repeated(finish([item.model_version for item in items])),
+        "latency_ms": repeated(finish(_column([item.latency_ms for item in items]))),
+        "output": finish(_column([output for item in items for output in item.outputs])),
+    }
+    features = sorted({name for item in items for row in item.inputs for name in row})
+    for name in features:
+        columns[INPUT_PREFIX + name] = finish(
+            _column([row.get(name) for item in items for row in item.inputs])
+        )
+    return columns
+
+
+def _json_texts(values: list[Any]) -> list[str]:
+    """Each value as the JSON text json.dumps(value, allow_nan=False) writes (and raises) for it:
+    strings, finite floats and None directly, the rare rest through the encoder itself."""
+    return [_BY_TYPE.get(type(value), _JSON.encode)(value) for value in values]
+
+
+def _float_text(value: float) -> str:
+    return _JSON_FLOAT(value) if math.isfinite(value) else _JSON.encode(value)
+
+
+# By exact type: a subclass (a bool, a str or float subclass) is left to the encoder.
+_BY_TYPE: dict[type, Callable[[Any], str]] = {
+    str: _JSON_TEXT,
+    float: _float_text,
+    type(None): lambda _: "null",
+}
 
 
 def _column(values: list[Any]) -> list[float | str | None]:
