@@ -232,6 +232,32 @@ def test_files_are_gzipped_json_lines_with_non_finite_numbers_as_null(
     assert datetime.fromisoformat(row["timestamp"]).tzinfo is not None
 
 
+def test_each_line_is_the_text_json_dumps_writes_for_its_record(
+    tmp_path: Path, logger: PredictionLogger
+) -> None:
+    # records.py encodes value by value, not through json.dumps: the text must be the same anyway.
+    odd = {"f": -0.0, "i": 2**70, "n": None, "t": 'caf\u00e9 "q"\n', "b": False, "k%s": 1e-300}
+    logger.log_batch(
+        [odd, {"f": 1e300, "i": 3, "n": float("nan"), "t": 4, "b": True, "k%s": 0.1}, {"u\u00fc": "x"}],
+        ["a\u2028", None, 7],
+        latency_ms=0.25,
+        **MODEL,
+    )
+    logger.log_batch([{"f": 0.5, "n": None}], [1.5], model_name="m", model_version="2", latency_ms=3.0)
+    assert logger.flush()
+    files = sorted((tmp_path / "agent2").rglob("part-*.jsonl.gz"))
+    lines = [line for file in files for line in gzip.decompress(file.read_bytes()).decode().splitlines()]
+    assert len(lines) == 4
+    for line in lines:
+        assert line == json.dumps(json.loads(line), allow_nan=False)
+    first = json.loads(lines[0])
+    assert (
+        first["input_i"] == float(2**70) and first["input_t"] == 'caf\u00e9 "q"\n' and first["input_b"] == 0.0
+    )
+    assert first["input_k%s"] == 1e-300 and first["output"] == "a\u2028" and first["input_u\u00fc"] is None
+    assert json.loads(lines[1])["input_n"] is None and json.loads(lines[1])["input_t"] == "4"
+
+
 def test_a_request_row_logs_as_it_is(tmp_path: Path, logger: PredictionLogger) -> None:
     row = DemandFeatures(store_id=1, product_id=2, lag_1=3.0, day_of_week=4, month=5, promo_share=0.5)
     logger.log(row, output=6.0, latency_ms=1.0, timestamp=datetime(2024, 1, 2, 3), **MODEL)
