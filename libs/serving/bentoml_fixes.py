@@ -208,7 +208,11 @@ def _fair_accept_on_shared_sockets(server: Any) -> None:
 
 def _end_the_timeout_wait_with_the_app(middleware: Any) -> None:
     """BentoML's timeout (a 504 when the app has not started answering in time), also ended by
-    the app itself: its exception, raised before any answer, propagates at once."""
+    the app itself: its exception, raised before any answer, propagates at once.
+
+    The app runs in the request's own task under ``asyncio.timeout``, whose deadline the app's first
+    message lifts. BentoML's version (and this one's first) ran the app in a task of its own and
+    waited for it in another: two more tasks and their wake-ups on every request."""
     original = middleware.__call__
 
     @functools.wraps(original)
@@ -216,25 +220,24 @@ def _end_the_timeout_wait_with_the_app(middleware: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        answering = asyncio.Event()
+        answered = False
+        deadline = asyncio.timeout(self.timeout)
 
         async def answer(message: Any) -> None:
-            answering.set()
+            nonlocal answered
+            if not answered:
+                answered = True
+                deadline.reschedule(None)  # the answer has started: the rest takes what it takes
             await send(message)
 
-        app = asyncio.ensure_future(self.app(scope, receive, answer))
-        started = asyncio.ensure_future(answering.wait())
         try:
-            await asyncio.wait((app, started), timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            app.cancel()
-            raise
-        finally:
-            started.cancel()
-        if not answering.is_set() and app.cancel():  # neither answered nor ended in time
+            async with deadline:
+                await self.app(scope, receive, answer)
+        except TimeoutError:
+            if answered or not deadline.expired():  # the app's own TimeoutError, not the deadline's
+                raise
+        if not answered and deadline.expired():  # cancelled unanswered (or it swallowed the cancel)
             timed_out = {"error": f"Not able to process the request in {self.timeout} seconds"}
             await JSONResponse(timed_out, status_code=504)(scope, receive, send)
-            return
-        await app  # the rest of the answer, or the app's exception
 
     setattr(middleware, "__call__", call)  # noqa: B010

@@ -102,9 +102,14 @@ def test_an_error_before_the_answer_is_raised_at_once_not_after_the_timeout() ->
     async def refused(scope: Any, receive: Any, send: Any) -> None:
         raise ConnectionRefusedError("a dependency is down")
 
+    async def timed_out(scope: Any, receive: Any, send: Any) -> None:
+        raise TimeoutError("a dependency did not answer")  # the app's own, not the middleware's deadline
+
     started = time.monotonic()
     with pytest.raises(ConnectionRefusedError):
         _timed_out_call(refused, timeout_s=30)
+    with pytest.raises(TimeoutError, match="dependency"):
+        _timed_out_call(timed_out, timeout_s=30)
     assert time.monotonic() - started < 5
 
 
