@@ -41,6 +41,12 @@ from libs.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# How long the writer thread sleeps, once it holds records for a write, before it looks for more. A
+# thread blocked on the queue is woken by each request's item, and each wake-up takes the interpreter
+# lock from the requests being answered; after a sleep it takes what queued up meanwhile in one go
+# (about 20 requests' items at 1,000 requests a second).
+GATHER_S = 0.02
+
 
 class PredictionLogger:
     """Logs predictions off the request path; one per service process, closed on shutdown."""
@@ -223,14 +229,7 @@ class PredictionLogger:
         deadline = time.monotonic() + self.flush_interval_s
         next_report = 0.0
         while True:
-            timeout = max(0.0, deadline - time.monotonic())
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                item = None
-            else:
-                if item is None:  # a wake-up, not a record
-                    self._queue.task_done()
+            item = self._next_item(deadline, gather=bool(batch))
             if item is not None:
                 self._taken(item)
                 batch.append(item)
@@ -246,6 +245,22 @@ class PredictionLogger:
             if self._closed.is_set() and self._queue.empty():
                 self._write(batch)
                 return
+
+    def _next_item(self, deadline: float, *, gather: bool) -> PredictionBatch | None:
+        """The next record, waiting until ``deadline`` at most; None for a wake-up or no record in time.
+        ``gather``: records wait for a write, so sleep ``GATHER_S`` before waiting on an empty queue."""
+        try:
+            item = self._queue.get_nowait()
+        except queue.Empty:
+            if gather:
+                time.sleep(max(0.0, min(GATHER_S, deadline - time.monotonic())))
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+        if item is None:  # a wake-up, not a record
+            self._queue.task_done()
+        return item
 
     def _write(self, batch: list[PredictionBatch]) -> None:
         if not batch:

@@ -56,6 +56,7 @@ class ServicePredictions:
         self.agent = agent
         self.logger = PredictionLogger(agent, directory, separate_process=True)
         self._exported = 0
+        self._shown = False  # the series is on /metrics
         self._lock = threading.Lock()
         self._export_dropped()  # the series shows on /metrics at 0 from the start
 
@@ -101,9 +102,12 @@ class ServicePredictions:
         self._export_dropped()
 
     def _export_dropped(self) -> None:
+        if self._shown and self.logger.dropped <= self._exported:
+            return  # nothing new, as on nearly every request: no lock, no label lookup
         try:
             with self._lock:
                 counter = DROPPED.labels(agent=self.agent)
+                self._shown = True
                 new = self.logger.dropped - self._exported
                 if new > 0:
                     counter.inc(new)
