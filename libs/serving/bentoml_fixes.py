@@ -34,6 +34,11 @@ against the packaged services, the batcher's also in ``libs/serving/bentoml_fixe
 - **One worker taking every connection.** Workers share the arbiter's listening socket, and asyncio
   accepts every waiting connection per wake-up, so one worker took all 8 of a client's keep-alive
   connections while the other idled. Workers take turns (``libs.serving.fair_accept``).
+- **JSON answers built twice over.** ``IORootModel.model_dump_json`` (``_bentoml_sdk/io_models.py``),
+  how a list-returning endpoint's answer is written, dumps the answer to Python objects and encodes
+  those with ``json.dumps``: 49 us for agent2's 28 forecasts, 6% of a worker's time under load
+  (bench/serving). Pydantic's own serializer writes the same JSON (without the blanks between
+  tokens) in 13 us.
 """
 
 from __future__ import annotations
@@ -83,6 +88,7 @@ def apply() -> None:
     _forbid_unknown_input_fields()
     _fair_accept_on_shared_sockets(Server)
     _end_the_timeout_wait_with_the_app(traffic.TimeoutMiddleware)
+    _serialize_root_answers_natively()
 
 
 def metrics_label(path: str, api_routes: Sequence[str]) -> str:
@@ -192,6 +198,26 @@ def _forbid_unknown_input_fields() -> None:
     from _bentoml_sdk.io_models import IODescriptor  # pants: no-infer-dep  (inside bentoml)
 
     IODescriptor.model_config["extra"] = "forbid"
+
+
+def _serialize_root_answers_natively() -> None:
+    """An endpoint's answer in JSON from its model's own serializer; BentoML's way with any options
+    (its JSON serde passes only an empty ``exclude``)."""
+    from _bentoml_sdk.io_models import IORootModel  # pants: no-infer-dep  (inside bentoml)
+
+    original = IORootModel.model_dump_json
+    wrapper, end = b'{"root":', b"}"  # what the model's serializer writes around its one field
+
+    @functools.wraps(original)
+    def model_dump_json(self: Any, **options: Any) -> str:
+        if any(options.values()):
+            return str(original(self, **options))
+        text: bytes = type(self).__pydantic_serializer__.to_json(self)
+        if not (text.startswith(wrapper) and text.endswith(end)):
+            return str(original(self, **options))
+        return text[len(wrapper) : -len(end)].decode()
+
+    setattr(IORootModel, "model_dump_json", model_dump_json)  # noqa: B010
 
 
 def _fair_accept_on_shared_sockets(server: Any) -> None:

@@ -127,3 +127,26 @@ def test_an_app_that_does_not_answer_in_time_gets_a_504_and_a_slow_body_still_fi
 
     elapsed, sent = _timed_out_call(streaming, timeout_s=0.2)
     assert [message.get("status", message.get("body")) for message in sent] == [200, b"done"]
+
+
+def test_a_list_answer_is_the_json_bentoml_wrote_from_the_models_own_serializer() -> None:
+    import json
+
+    from _bentoml_sdk.io_models import IORootModel  # pants: no-infer-dep  (inside bentoml)
+    from pydantic import BaseModel
+
+    class Item(BaseModel):
+        name: str
+        value: float | None
+
+    class Answers(IORootModel[list[Item]]):
+        pass
+
+    answers = Answers(
+        [Item(name='caf\u00e9 "x"', value=0.1), Item(name="b", value=None), Item(name="c", value=1e300)]
+    )
+    text = answers.model_dump_json()
+    assert json.loads(text) == json.loads(json.dumps(answers.model_dump(mode="json")))
+    assert text.startswith('[{"name":') and text.endswith("}]")
+    with_options = answers.model_dump_json(exclude={"nothing"})  # BentoML's own way: json.dumps
+    assert json.loads(with_options) == json.loads(text) and with_options.startswith('[{"name": ')
