@@ -6,6 +6,7 @@ import py_compile
 import socket
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,32 @@ def test_a_service_that_does_not_start_fails_the_build_with_its_output(
     error = capsys.readouterr().err
     assert "exited (3) before /readyz answered 200" in error and "no champion bundle here" in error
     assert not (tmp_path / "out").exists()
+
+
+def test_workers_left_running_are_killed(venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that ignores SIGTERM, its server gone: killed before the diff, never left behind."""
+    pid_file = tmp_path / "worker.pid"
+    stubborn = SERVER.replace(
+        "import used",
+        "import used, os, signal, subprocess\n"
+        "worker = subprocess.Popen([sys.executable, '-c', 'import signal, time;"
+        " signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(worker.pid))",
+    )
+    out = tmp_path / "out"
+    assert probe(venv, out, stubborn, monkeypatch) == 0
+    assert not running(int(pid_file.read_text()))
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` still runs (a killed process no one has reaped yet is a zombie, not running)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        if state in ("Z", "X"):
+            return False
+        time.sleep(0.1)
+    return True

@@ -300,8 +300,9 @@ def test_image_serves_on_a_read_only_root_filesystem(shipped: Shipped, hardened:
     probe = "import pathlib; pathlib.Path('/app/probe').write_text('x')"
     write = docker("exec", container, "/app/venv/bin/python", "-c", probe, check=False)
     assert write.returncode != 0 and "Read-only file system" in write.stderr, write.stderr
-    # The modules the service's start imports have bytecode in the image (an agent's build compiles
-    # only those, libs/serving/bytecode.py): a read-only root would compile them at every start.
+    # Every venv module the service module's import loads has bytecode in the image (an agent's build
+    # compiles what its start imported, libs/serving/bytecode.py): a read-only root would compile
+    # them at every start. The server's own modules are started, not imported, here: not checked.
     assert uncompiled_imports(container, shipped) == []
     # TLS clients that use the system's CA store (Python's ssl defaults) find it.
     stats = "import ssl; print(ssl.create_default_context().cert_store_stats()['x509_ca'])"
