@@ -129,6 +129,20 @@ def test_an_app_that_does_not_answer_in_time_gets_a_504_and_a_slow_body_still_fi
     assert [message.get("status", message.get("body")) for message in sent] == [200, b"done"]
 
 
+def test_an_app_that_answers_its_own_cancellation_is_not_an_error() -> None:
+    """An app that catches the deadline's cancellation and answers (a 503 of its own) is heard."""
+
+    async def answers_when_cancelled(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await send({"type": "http.response.start", "status": 503, "headers": []})
+            await send({"type": "http.response.body", "body": b"busy"})
+
+    elapsed, sent = _timed_out_call(answers_when_cancelled, timeout_s=0.2)
+    assert elapsed < 5 and sent[0]["status"] == 503
+
+
 def test_a_list_answer_is_the_json_bentoml_wrote_from_the_models_own_serializer() -> None:
     import json
 
