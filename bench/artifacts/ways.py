@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import py_compile
 import re
 import runpy
 import shutil
@@ -50,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import commands  # noqa: E402
 from bench.report import results_dir, write_results  # noqa: E402
+from libs.serving import bytecode  # noqa: E402
 
 MIB = 1024**2
 TARGET_SHARE = 0.35
@@ -134,16 +134,8 @@ def compile_as_agent_image(venv: Path, repository: str) -> None:
         text=True,
         check=True,
     ).stdout.split()
-    site = venv / SITE
-    for relative in listed:
-        compiled = site / relative
-        source = compiled.parent.parent / (compiled.name.split(".")[0] + ".py")
-        if source.is_file() and not compiled.exists():  # the project's own sources are not in this venv
-            py_compile.compile(
-                str(source),
-                cfile=str(compiled),
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
+    site = venv / SITE  # the project's own sources are not in this venv: compile_into skips them
+    bytecode.compile_into((bytecode.source_of(site / relative) for relative in listed), Path(site.anchor))
 
 
 def tree_bytes(folder: Path) -> int:

@@ -43,7 +43,7 @@ STOP_TIMEOUT_S = 30.0
 POLL_S = 0.5
 READY_PATH = "/readyz"  # 200 once the agent's champion is loaded
 # Fetched once the service is ready, so the code that answers them is imported too.
-EXTRA_PATHS = ("/readyz", "/livez", "/metrics", "/docs.json")
+EXTRA_PATHS = ("/livez", "/metrics", "/docs.json")
 LOG_TAIL_BYTES = 8_000
 PYC_SUFFIX = f".{sys.implementation.cache_tag}.pyc"
 
